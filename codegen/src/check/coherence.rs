@@ -1,0 +1,33 @@
+//! Fan-in/fan-out coherence: every stream is reached by an event, every event reaches a stream.
+
+use crate::diag::Problems;
+use crate::ir::template::unifies;
+
+use super::Cx;
+
+pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
+    let loc = cx.loc();
+    for (i, s) in cx.ch.streams.iter().enumerate() {
+        let reached = cx.ch.events.iter().any(|e| e.publish_to.iter().any(|t| unifies(t, &s.key)));
+        if !reached {
+            problems.at(
+                &loc.child("streams").child(&i.to_string()).child("key"),
+                format!("stream `{}` is never published to: no event of {} fans out to it", s.key.source, cx.ch.name),
+                "add a matching template to some event's `publish_to`, or remove the stream",
+            );
+        }
+    }
+    for ev in &cx.ch.events {
+        let reaches = ev.publish_to.iter().any(|t| cx.ch.streams.iter().any(|s| unifies(t, &s.key)));
+        if !reaches && !ev.publish_to.is_empty() {
+            problems.at(
+                &loc.child("events").child(&ev.name).child("publish_to"),
+                format!("event `{}` reaches none of the channel's streams, so no subscriber would ever receive it", ev.name),
+                "make one `publish_to` template match a key under `streams:`",
+            );
+        }
+        if ev.publish_to.is_empty() {
+            problems.at(&loc.child("events").child(&ev.name).child("publish_to"), format!("event `{}` has no `publish_to`", ev.name), "list at least one stream key template");
+        }
+    }
+}

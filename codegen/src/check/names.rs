@@ -1,0 +1,89 @@
+//! Names: wire names, event/action/param names, collisions after case folding, reserved names.
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Loc, Problems};
+use crate::ident;
+use crate::ir::Ir;
+
+use super::object;
+
+fn is_dotted(name: &str) -> bool {
+    !name.is_empty() && name.split('.').all(|seg| {
+        let mut c = seg.chars();
+        matches!(c.next(), Some(f) if f.is_ascii_lowercase()) && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+    })
+}
+
+fn is_snake(name: &str) -> bool {
+    !name.contains('.') && is_dotted(name)
+}
+
+pub(super) fn check(ir: &Ir, problems: &mut Problems) {
+    let mut wire: BTreeMap<String, &str> = BTreeMap::new();
+    for ch in &ir.channels {
+        let loc = Loc::new(ch.file.clone(), "");
+        let ok = ch.name.ends_with("Channel") && ch.name.len() > "Channel".len() && ch.name.starts_with(|c: char| c.is_ascii_uppercase()) && ch.name.chars().all(|c| c.is_ascii_alphanumeric());
+        if !ok {
+            problems.at(&loc.child("channel"), format!("wire name `{}` is not an UpperCamelCase name ending in `Channel`", ch.name), "name it like `AiOrchestrationChannel`; clients subscribe with this exact string");
+        }
+        let expected = format!("channels/{}.yaml", ch.module);
+        if ch.file != expected {
+            problems.at(&loc.child("channel"), format!("channel `{}` lives in {} but its file must be named {expected}", ch.name, ch.file), format!("rename the file to {expected}, so a channel's file can be found from its name"));
+        }
+        if let Some(other) = wire.insert(ch.name.to_lowercase(), &ch.file) {
+            problems.at(&loc.child("channel"), format!("wire name `{}` is already declared in {other} (names are compared case-insensitively)", ch.name), "give the channel a distinct name");
+        }
+        let mut idents: BTreeMap<String, &str> = BTreeMap::new();
+        for ev in &ch.events {
+            let eloc = loc.child("events").child(&ev.name);
+            if !is_dotted(&ev.name) {
+                problems.at_key(&eloc, format!("event name `{}` is not lower-case dotted", ev.name), "use lower-case segments separated by dots, e.g. `workflow.run.status.changed`");
+            }
+            if let Some(other) = idents.insert(ev.ident.to_lowercase(), &ev.name) {
+                problems.at_key(&eloc, format!("event `{}` collides with event `{other}`: both become `{}` in Rust and TypeScript", ev.name, ev.ident), "rename one of the two events");
+            }
+            if ch.reserved.events.contains(&ev.name) {
+                problems.at_key(&eloc, format!("event name `{}` is reserved: it was removed before and deployed clients may still expect its old shape", ev.name), "choose a new name");
+            }
+        }
+        let mut aidents: BTreeMap<String, &str> = BTreeMap::new();
+        for ac in &ch.actions {
+            let aloc = loc.child("actions").child(&ac.name);
+            if !is_dotted(&ac.name) {
+                problems.at_key(&aloc, format!("action name `{}` is not lower-case dotted", ac.name), "use lower-case words with `_` or `.`, e.g. `send_message`");
+            }
+            if let Some(other) = aidents.insert(ac.ident.to_lowercase(), &ac.name) {
+                problems.at_key(&aloc, format!("action `{}` collides with action `{other}`: both become `{}`", ac.name, ac.ident), "rename one of the two actions");
+            }
+            if ch.reserved.actions.contains(&ac.name) {
+                problems.at_key(&aloc, format!("action name `{}` is reserved", ac.name), "choose a new name");
+            }
+            for (i, code) in ac.errors.iter().enumerate() {
+                if !is_snake(code) {
+                    problems.at(&aloc.child("errors").child(&i.to_string()), format!("error code `{code}` is not snake_case"), "use lower-case words joined by `_`");
+                }
+            }
+        }
+        if let Some(params) = object(&ir.types, &ch.params) {
+            let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+            for f in &params.fields {
+                let ploc = loc.child("params").child("properties").child(&f.name);
+                if !is_snake(&f.name) {
+                    problems.at_key(&ploc, format!("param name `{}` is not snake_case", f.name), "use lower-case words joined by `_`");
+                }
+                if f.name == "channel" {
+                    problems.at_key(&ploc, "param `channel` clashes with the identifier's channel key", "rename the param");
+                }
+                if let Some(other) = seen.insert(ident::rust_field(&f.name).to_lowercase(), &f.name) {
+                    problems.at_key(&ploc, format!("param `{}` collides with `{other}`", f.name), "rename one of them");
+                }
+                if ch.reserved.params.contains(&f.name) {
+                    problems.at_key(&ploc, format!("param name `{}` is reserved", f.name), "choose a new name");
+                }
+            }
+        } else {
+            problems.at(&loc.child("params"), "params must be an object type", "write `type: object` with `properties` and `additionalProperties: false`");
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Authorization rules and stream conditions name only declared params and claims; action
+//! behaviours point at real events.
+
+use crate::diag::{Loc, Problems};
+use crate::format::Rule;
+use crate::ir::types::{is_key_safe_literal, Ty, TypeBuilder};
+use crate::ir::Behaviour;
+
+use super::{object, Cx};
+
+pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
+    let loc = cx.loc();
+    rule(cx, &loc.child("authorize"), &cx.ch.authorize, false, problems);
+    for (i, s) in cx.ch.streams.iter().enumerate() {
+        if let Some(w) = &s.when {
+            rule(cx, &loc.child("streams").child(&i.to_string()).child("when"), w, true, problems);
+        }
+    }
+    for ac in &cx.ch.actions {
+        let aloc = loc.child("actions").child(&ac.name);
+        if let Behaviour::Relay { event, .. } = &ac.behaviour {
+            match cx.ch.events.iter().find(|e| &e.name == event) {
+                None => problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), "name an event of this channel"),
+                Some(ev) => relay_compatible(cx, &aloc.child("relay").child("event"), &ac.request, &ev.payload, event, problems),
+            }
+        }
+    }
+}
+
+/// The relayed request is published as the event's payload, so it must satisfy that schema.
+fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &str, problems: &mut Problems) {
+    if request == payload {
+        return;
+    }
+    let types = &cx.ir.types;
+    let (Some(req), Some(pay)) = (object(types, request), object(types, payload)) else {
+        problems.at(loc, format!("the request cannot be relayed as `{event}`: both must be objects"), "use the same schema for the request and the event payload");
+        return;
+    };
+    for f in &pay.fields {
+        let r = req.fields.iter().find(|r| r.name == f.name);
+        let ok = match r {
+            Some(r) => TypeBuilder::deref(types, &r.ty) == TypeBuilder::deref(types, &f.ty) && (r.required || !f.required),
+            None => !f.required,
+        };
+        if !ok {
+            problems.at(loc, format!("the request cannot be relayed as `{event}`: payload field `{}` is not guaranteed by the request with the same type", f.name), "give the request and the event payload the same fields (use the same `$ref`)");
+            return;
+        }
+    }
+    for r in &req.fields {
+        if !pay.fields.iter().any(|f| f.name == r.name) && matches!(pay.additional, crate::ir::types::Additional::Closed) {
+            problems.at(loc, format!("the request cannot be relayed as `{event}`: request field `{}` is not allowed in the payload", r.name), "declare the field in the event payload, or drop it from the request");
+            return;
+        }
+    }
+}
+
+fn reference<'c>(cx: &'c Cx<'_>, loc: &Loc, r: &str, problems: &mut Problems) -> Option<(&'c Ty, bool)> {
+    let found = match r.split_once('.') {
+        Some(("params", name)) => cx.param(name),
+        Some(("claims", name)) => cx.claim(name),
+        _ => {
+            problems.at(loc, format!("`{r}` is not a reference"), "write `params.<name>` or `claims.<name>`");
+            return None;
+        }
+    };
+    if found.is_none() {
+        let (root, name) = r.split_once('.').unwrap_or_default();
+        let what = if root == "params" { "param" } else { "claim" };
+        let help = if root == "params" { format!("declare `{name}` under `params.properties`, or fix the name") } else { format!("declare `{name}` in the claims of cableway.yaml, or fix the name") };
+        problems.at(loc, format!("the rule names `{r}`, which is not a declared {what}"), help);
+    }
+    found
+}
+
+fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Problems) {
+    let types = &cx.ir.types;
+    if condition && !matches!(r, Rule::ParamIs(_) | Rule::Present(_) | Rule::Absent(_) | Rule::All(_) | Rule::Any(_) | Rule::Not(_)) {
+        problems.at(loc, "a stream condition may only test params", "use `param_is`, `present`, `absent`, `all`, `any` or `not`; authorization belongs under `authorize`");
+        return;
+    }
+    match r {
+        Rule::Authenticated(true) => {}
+        Rule::Authenticated(false) => problems.at(&loc.child("authenticated"), "`authenticated: false` would admit anonymous connections, which Cableway never does", "write `authenticated: true`, or a stricter rule"),
+        Rule::Principal(kind) => {
+            let ok = cx.claim("kind").is_some_and(|(t, _)| matches!(TypeBuilder::deref(types, t), Ty::Enum { values, .. } if values.contains(kind)));
+            if !ok {
+                problems.at(&loc.child("principal"), format!("principal `{kind}` is not a value of claim `kind`"), "use one of the values of `claims.kind` (user, worker)");
+            }
+        }
+        Rule::Permission(p) => {
+            if p.is_empty() || p.contains(char::is_whitespace) {
+                problems.at(&loc.child("permission"), "a permission name cannot be empty or contain spaces", "write a name such as `admin.access`");
+            }
+        }
+        Rule::Same([a, b]) => {
+            let ta = reference(cx, &loc.child("same").child("0"), a, problems);
+            let tb = reference(cx, &loc.child("same").child("1"), b, problems);
+            if a == b {
+                problems.at(&loc.child("same"), "`same` compares a reference with itself", "compare a param with a claim, e.g. `[params.account_id, claims.account_id]`");
+            }
+            let _ = (ta, tb);
+        }
+        Rule::ParamIs(map) => {
+            if map.is_empty() {
+                problems.at(&loc.child("param_is"), "`param_is` is empty", "name at least one param and its value");
+            }
+            for (name, value) in map {
+                match cx.param(name) {
+                    None => problems.at(&loc.child("param_is").child(name), format!("the rule names param `{name}`, which is not declared"), format!("declare `{name}` under `params.properties`, or fix the name")),
+                    Some((t, _)) => {
+                        if let Ty::Enum { values, .. } = TypeBuilder::deref(types, t) {
+                            if !values.contains(value) {
+                                problems.at(&loc.child("param_is").child(name), format!("`{value}` is not a value of param `{name}` ({})", values.join(", ")), "use one of the enum's values");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Rule::Present(p) | Rule::Absent(p) => {
+            let key = if matches!(r, Rule::Present(_)) { "present" } else { "absent" };
+            if let Some((_, required)) = reference(cx, &loc.child(key), p, problems) {
+                if required {
+                    problems.at(&loc.child(key), format!("`{p}` is required, so `{key}` is always {}", key == "present"), "test an optional param, or drop the condition");
+                }
+            }
+        }
+        Rule::Owns(o) => {
+            let oloc = loc.child("owns");
+            if let Some(param) = o.resource.strip_prefix("params.") {
+                match cx.param(param) {
+                    Some((t, _)) if matches!(TypeBuilder::deref(types, t), Ty::Enum { .. }) => {}
+                    Some(_) => problems.at(&oloc.child("resource"), format!("`{}` must be an enum param to name a resource kind", o.resource), "use an enum param (e.g. `type`) or a literal kind"),
+                    None => problems.at(&oloc.child("resource"), format!("the rule names `{}`, which is not a declared param", o.resource), "declare it, or use a literal kind"),
+                }
+            } else if !is_key_safe_literal(&o.resource) {
+                problems.at(&oloc.child("resource"), format!("resource kind `{}` must be a snake_case word", o.resource), "write a kind such as `workflow_run`");
+            }
+            reference(cx, &oloc.child("id"), &o.id, problems);
+        }
+        Rule::All(rules) | Rule::Any(rules) => {
+            let key = if matches!(r, Rule::All(_)) { "all" } else { "any" };
+            if rules.is_empty() {
+                problems.at(&loc.child(key), format!("`{key}` is empty"), "list at least one rule");
+            }
+            for (i, sub) in rules.iter().enumerate() {
+                rule(cx, &loc.child(key).child(&i.to_string()), sub, condition, problems);
+            }
+        }
+        Rule::Not(sub) => rule(cx, &loc.child("not"), sub, condition, problems),
+    }
+}

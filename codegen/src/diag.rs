@@ -1,0 +1,92 @@
+//! Collecting problems while walking a schema set, located by file and JSON pointer.
+//!
+//! Checks push [`Problem`]s with a [`Loc`]; [`Problems::into_diagnostics`] resolves each to
+//! a line and column through the files' source maps, once, at the end.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Diagnostic, Diagnostics};
+use crate::load::SourceFile;
+
+/// A node in a schema file: the file's path inside the schema directory and a JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Loc {
+    /// Path inside the schema directory, e.g. `channels/mission.yaml`.
+    pub file: String,
+    /// JSON pointer of the node.
+    pub pointer: String,
+}
+
+impl Loc {
+    /// A location in `file` at `pointer`.
+    pub fn new(file: impl Into<String>, pointer: impl Into<String>) -> Self {
+        Loc { file: file.into(), pointer: pointer.into() }
+    }
+
+    /// The location of a child node.
+    pub fn child(&self, token: &str) -> Self {
+        Loc { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, crate::load::yaml::escape_token(token)) }
+    }
+}
+
+/// One problem before it is resolved to a line.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// Where.
+    pub loc: Loc,
+    /// Point at the key rather than the value (for unknown or misnamed keys).
+    pub at_key: bool,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
+}
+
+/// The problems found so far.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    /// Records a problem at a value.
+    pub fn at(&mut self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) {
+        self.0.push(Problem { loc: loc.clone(), at_key: false, message: message.into(), help: help.into() });
+    }
+
+    /// Records a problem at a key.
+    pub fn at_key(&mut self, loc: &Loc, message: impl Into<String>, help: impl Into<String>) {
+        self.0.push(Problem { loc: loc.clone(), at_key: true, message: message.into(), help: help.into() });
+    }
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Resolves every problem to a diagnostic, sorted and without duplicates.
+    pub fn into_diagnostics(self, display_dir: &str, files: &BTreeMap<String, SourceFile>) -> Diagnostics {
+        let mut out: Vec<Diagnostic> = self
+            .0
+            .into_iter()
+            .map(|p| {
+                let position = match files.get(&p.loc.file) {
+                    Some(f) if p.at_key => f.map.key(&p.loc.pointer),
+                    Some(f) => f.map.value(&p.loc.pointer),
+                    None => Default::default(),
+                };
+                Diagnostic { file: display_path(display_dir, &p.loc.file), position, message: p.message, help: p.help }
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Diagnostics(out)
+    }
+}
+
+/// `dir/file`, without a doubled separator.
+pub fn display_path(dir: &str, file: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        file.to_owned()
+    } else {
+        format!("{}/{}", dir.trim_end_matches('/'), file)
+    }
+}

@@ -1,0 +1,372 @@
+//! IR: the validated, language-neutral description of a schema set.
+//!
+//! Emitters (Rust, TypeScript, docs, AsyncAPI) see only these types, never YAML or raw
+//! JSON Schema, which is what keeps the outputs in agreement. [`build`] turns a
+//! [`Loaded`] schema directory into an [`Ir`], running every check of [`crate::check`] and
+//! failing with all diagnostics at once.
+
+pub mod bundle;
+pub mod template;
+pub mod types;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::diag::{Loc, Problems};
+use crate::error::{Error, Result};
+use crate::format::{Defaults, History, OnSubscribeSpec, OwnerSpec, Package, Reserved, Rule, Stability};
+use crate::ident;
+use crate::load::{Loaded, SourceFile, PROJECT_FILE};
+use template::Template;
+use types::{Ty, TypeBuilder, TypeDef};
+
+/// The whole schema set.
+#[derive(Debug, Clone)]
+pub struct Ir {
+    /// Package identity.
+    pub package: Package,
+    /// Project defaults.
+    pub defaults: Defaults,
+    /// The bundled claims schema; the claims type is named `Claims`.
+    pub claims_schema: Value,
+    /// The claims type.
+    pub claims: Ty,
+    /// The envelope's fields, in declaration order.
+    pub envelope: Vec<EnvelopeField>,
+    /// Every named type, by name.
+    pub types: BTreeMap<String, TypeDef>,
+    /// Channels, sorted by wire name.
+    pub channels: Vec<ChannelIr>,
+}
+
+/// Where an envelope field's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The event name.
+    Event,
+    /// The validated payload.
+    Payload,
+    /// The event's declared resource type.
+    ResourceType,
+    /// The event's declared resource id.
+    ResourceId,
+    /// The time the publish was accepted.
+    Timestamp,
+}
+
+impl Fill {
+    /// The `x-fill` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fill::Event => "event",
+            Fill::Payload => "payload",
+            Fill::ResourceType => "resource_type",
+            Fill::ResourceId => "resource_id",
+            Fill::Timestamp => "timestamp",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Fill> {
+        [Fill::Event, Fill::Payload, Fill::ResourceType, Fill::ResourceId, Fill::Timestamp].into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// One envelope field.
+#[derive(Debug, Clone)]
+pub struct EnvelopeField {
+    /// The JSON key.
+    pub name: String,
+    /// Its source.
+    pub fill: Fill,
+    /// Whether every envelope carries it.
+    pub required: bool,
+    /// Its schema, without `x-fill` (empty for `event` and `payload`, which are per event).
+    pub schema: Value,
+    /// Its description.
+    pub description: Option<String>,
+}
+
+/// One channel.
+#[derive(Debug, Clone)]
+pub struct ChannelIr {
+    /// Wire name, `AiOrchestrationChannel`.
+    pub name: String,
+    /// `ai_orchestration`.
+    pub module: String,
+    /// `AiOrchestration`.
+    pub prefix: String,
+    /// The channel file inside the schema directory.
+    pub file: String,
+    /// What it is for.
+    pub description: String,
+    /// Maturity.
+    pub stability: Stability,
+    /// Payloads designed here, not taken from the seeds.
+    pub designed_here: bool,
+    /// The params type (always a named object type).
+    pub params: Ty,
+    /// Bundled params schema.
+    pub params_schema: Value,
+    /// The authorization rule.
+    pub authorize: Rule,
+    /// Subscribe-side streams.
+    pub streams: Vec<StreamIr>,
+    /// Messages sent on subscribe.
+    pub on_subscribe: Vec<OnSubscribeSpec>,
+    /// Events, sorted by name.
+    pub events: Vec<EventIr>,
+    /// Actions, sorted by name.
+    pub actions: Vec<ActionIr>,
+    /// History policy, defaults applied.
+    pub history: History,
+    /// Names that must not come back.
+    pub reserved: Reserved,
+}
+
+/// A subscribe-side stream.
+#[derive(Debug, Clone)]
+pub struct StreamIr {
+    /// The key template.
+    pub key: Template,
+    /// Its condition.
+    pub when: Option<Rule>,
+}
+
+/// An event.
+#[derive(Debug, Clone)]
+pub struct EventIr {
+    /// `workflow.run.status.changed`.
+    pub name: String,
+    /// `WorkflowRunStatusChanged`.
+    pub ident: String,
+    /// What it means.
+    pub description: String,
+    /// The payload type.
+    pub payload: Ty,
+    /// Bundled payload schema.
+    pub payload_schema: Value,
+    /// Bundled schema of the whole envelope carrying this event.
+    pub envelope_schema: Value,
+    /// Fan-out templates.
+    pub publish_to: Vec<Template>,
+    /// Resource fields of the envelope: the literal type and the JSON pointer of the id.
+    pub resource: Option<(String, String)>,
+    /// Ownership fact fed to the registry; ids as JSON pointers.
+    pub owner: Option<OwnerSpec>,
+    /// Going away.
+    pub deprecated: bool,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Publish the request as `event` to the subscription's streams.
+    Relay {
+        /// The event.
+        event: String,
+        /// Skip the sender.
+        exclude_sender: bool,
+    },
+    /// POST to the backend at `path`.
+    Forward {
+        /// Path appended to the backend URL.
+        path: String,
+    },
+}
+
+/// An action.
+#[derive(Debug, Clone)]
+pub struct ActionIr {
+    /// `send_message`.
+    pub name: String,
+    /// `SendMessage`.
+    pub ident: String,
+    /// What it does.
+    pub description: String,
+    /// Request type.
+    pub request: Ty,
+    /// Bundled request schema.
+    pub request_schema: Value,
+    /// Reply type, if declared.
+    pub reply: Option<Ty>,
+    /// Bundled reply schema.
+    pub reply_schema: Option<Value>,
+    /// Declared error codes.
+    pub errors: Vec<String>,
+    /// Behaviour.
+    pub behaviour: Behaviour,
+}
+
+/// Default backend path of `forward` actions.
+pub const DEFAULT_FORWARD_PATH: &str = "/cable/actions";
+
+/// Builds and checks the IR.
+///
+/// # Errors
+/// [`Error::Invalid`] with every diagnostic found.
+pub fn build(loaded: &Loaded) -> Result<Ir> {
+    let files = &loaded.files;
+    let mut tb = TypeBuilder::new(files);
+    let project_loc = Loc::new(PROJECT_FILE, "");
+    let claims = tb.root(&project_loc.child("claims"), &loaded.project.claims.0, "Claims");
+    let ids = tb.ids().clone();
+    let claims_schema = bundle::bundle(files, &ids, PROJECT_FILE, &loaded.project.claims.0);
+    let mut problems = Problems::default();
+    let envelope = envelope_fields(&project_loc.child("envelope"), &loaded.project.envelope.0, &mut problems);
+
+    let mut channels = Vec::new();
+    for (rel, file) in &loaded.channels {
+        let loc = Loc::new(rel.clone(), "");
+        let prefix = ident::channel_prefix(&file.channel);
+        let params = tb.root(&loc.child("params"), &file.params.0, &format!("{prefix}Params"));
+        let mut events = Vec::new();
+        for (name, spec) in &file.events {
+            let eloc = loc.child("events").child(name);
+            let ident = ident::upper_camel(name);
+            let payload = tb.root(&eloc.child("payload"), &spec.payload.0, &format!("{prefix}{ident}Payload"));
+            let mut publish_to = Vec::new();
+            for (i, t) in spec.publish_to.iter().enumerate() {
+                match template::parse(t) {
+                    Ok(t) => publish_to.push(t),
+                    Err(e) => problems.at(&eloc.child("publish_to").child(&i.to_string()), e, "write a key such as `ai_orchestration:workflow_run:{payload.workflow_run.id}`"),
+                }
+            }
+            let payload_schema = bundle::bundle(files, &ids, rel, &spec.payload.0);
+            let envelope_schema = envelope_schema(&envelope, name, &spec.payload.0, files, &ids, rel);
+            events.push(EventIr {
+                name: name.clone(),
+                ident,
+                description: spec.description.clone(),
+                payload,
+                payload_schema,
+                envelope_schema,
+                publish_to,
+                resource: spec.resource.as_ref().map(|r| (r.kind.clone(), path_pointer(&r.id))),
+                owner: spec.owner.clone(),
+                deprecated: spec.deprecated,
+            });
+        }
+        let mut actions = Vec::new();
+        for (name, spec) in &file.actions {
+            let aloc = loc.child("actions").child(name);
+            let ident = ident::upper_camel(name);
+            let request = tb.root(&aloc.child("request"), &spec.request.0, &format!("{prefix}{ident}Request"));
+            let reply = spec.reply.as_ref().map(|r| tb.root(&aloc.child("reply"), &r.0, &format!("{prefix}{ident}Reply")));
+            let behaviour = match (&spec.relay, &spec.forward) {
+                (Some(r), None) => Behaviour::Relay { event: r.event.clone(), exclude_sender: r.exclude_sender },
+                (None, Some(f)) => Behaviour::Forward { path: f.path.clone().unwrap_or_else(|| DEFAULT_FORWARD_PATH.to_owned()) },
+                (Some(_), Some(_)) => {
+                    problems.at(&aloc, format!("action `{name}` declares both `relay` and `forward`"), "keep exactly one behaviour");
+                    Behaviour::Forward { path: DEFAULT_FORWARD_PATH.to_owned() }
+                }
+                (None, None) => {
+                    problems.at_key(&aloc, format!("action `{name}` declares no behaviour"), "add `relay: {event: <event>}` or `forward: {}`");
+                    Behaviour::Forward { path: DEFAULT_FORWARD_PATH.to_owned() }
+                }
+            };
+            actions.push(ActionIr {
+                name: name.clone(),
+                ident,
+                description: spec.description.clone(),
+                request,
+                request_schema: bundle::bundle(files, &ids, rel, &spec.request.0),
+                reply,
+                reply_schema: spec.reply.as_ref().map(|r| bundle::bundle(files, &ids, rel, &r.0)),
+                errors: spec.errors.clone(),
+                behaviour,
+            });
+        }
+        let mut streams = Vec::new();
+        for (i, s) in file.streams.iter().enumerate() {
+            match template::parse(&s.key) {
+                Ok(key) => streams.push(StreamIr { key, when: s.when.clone() }),
+                Err(e) => problems.at(&loc.child("streams").child(&i.to_string()).child("key"), e, "write a key such as `ai_conversation:{params.conversation_id}`"),
+            }
+        }
+        channels.push(ChannelIr {
+            name: file.channel.clone(),
+            module: ident::channel_module(&file.channel),
+            prefix,
+            file: rel.clone(),
+            description: file.description.clone(),
+            stability: file.stability,
+            designed_here: file.designed_here,
+            params,
+            params_schema: bundle::bundle(files, &ids, rel, &file.params.0),
+            authorize: file.authorize.clone(),
+            streams,
+            on_subscribe: file.on_subscribe.clone(),
+            events,
+            actions,
+            history: file.history.unwrap_or(loaded.project.defaults.history),
+            reserved: file.reserved.clone(),
+        });
+    }
+    channels.sort_by(|a, b| a.name.cmp(&b.name));
+    let types = std::mem::take(&mut tb.types);
+    problems.0.extend(tb.problems.0);
+    let ir = Ir { package: loaded.project.package.clone(), defaults: loaded.project.defaults.clone(), claims_schema, claims, envelope, types, channels };
+    crate::check::run(&ir, loaded, &mut problems);
+    if problems.is_empty() {
+        Ok(ir)
+    } else {
+        Err(Error::Invalid(problems.into_diagnostics(&loaded.display_dir, files)))
+    }
+}
+
+/// `payload.workflow_run.id` → `/workflow_run/id`.
+pub fn path_pointer(path: &str) -> String {
+    path.split('.').skip(1).map(|s| format!("/{}", crate::load::yaml::escape_token(s))).collect()
+}
+
+fn envelope_fields(loc: &Loc, schema: &Value, problems: &mut Problems) -> Vec<EnvelopeField> {
+    let required: Vec<&str> = schema.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let mut out = Vec::new();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        problems.at(loc, "the envelope declares no `properties`", "declare at least `event` and `payload` with `x-fill`");
+        return out;
+    };
+    for (name, prop) in props {
+        let ploc = loc.child("properties").child(name);
+        let Some(fill) = prop.get("x-fill").and_then(Value::as_str).and_then(Fill::parse) else {
+            problems.at(&ploc, format!("envelope field `{name}` has no valid `x-fill`"), "set `x-fill:` to one of event, payload, resource_type, resource_id, timestamp");
+            continue;
+        };
+        let mut schema = prop.as_object().cloned().unwrap_or_default();
+        schema.remove("x-fill");
+        let description = schema.get("description").and_then(Value::as_str).map(str::to_owned);
+        if schema.contains_key("$ref") {
+            problems.at(&ploc.child("$ref"), "envelope fields cannot use `$ref`", "write the field's schema inline");
+        }
+        out.push(EnvelopeField { name: name.clone(), fill, required: required.contains(&name.as_str()), schema: Value::Object(schema), description });
+    }
+    for must in [Fill::Event, Fill::Payload] {
+        match out.iter().find(|f| f.fill == must) {
+            Some(f) if f.required => {}
+            Some(f) => problems.at(&loc.child("required"), format!("envelope field `{}` must be required", f.name), format!("add `{}` to the envelope's `required`", f.name)),
+            None => problems.at(loc, format!("the envelope has no field with `x-fill: {}`", must.as_str()), "declare it; clients route on the event name and read the payload"),
+        }
+    }
+    out
+}
+
+fn envelope_schema(envelope: &[EnvelopeField], event: &str, payload: &Value, files: &BTreeMap<String, SourceFile>, ids: &BTreeMap<String, String>, rel: &str) -> Value {
+    let mut props = Map::new();
+    for f in envelope {
+        let schema = match f.fill {
+            Fill::Event => serde_json::json!({ "const": event }),
+            Fill::Payload => payload.clone(),
+            _ => f.schema.clone(),
+        };
+        props.insert(f.name.clone(), schema);
+    }
+    let required: Vec<Value> = envelope.iter().filter(|f| f.required).map(|f| Value::String(f.name.clone())).collect();
+    let doc = serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": required,
+        "properties": props,
+    });
+    bundle::bundle(files, ids, rel, &doc)
+}
