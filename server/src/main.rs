@@ -1,1 +1,15 @@
-fn main() {}
+//! The `cableway` binary: parses the command line and hands over to [`cableway::cli`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    match cableway::cli::run(cableway::cli::Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -350,11 +350,16 @@ impl<'a> TypeBuilder<'a> {
                 self.problems.at(&loc.child("required").child(&i.to_string()), format!("`{r}` is required but not declared in `properties`"), format!("declare `{r}` under `properties`, or remove it from `required`"));
             }
         }
-        let Some(props) = props.filter(|p| !p.is_empty()) else {
-            return match additional {
-                Additional::Typed(t) => Ty::Map(t),
-                _ => Ty::Map(Box::new(Ty::Any)),
-            };
+        let props = match props.filter(|p| !p.is_empty()) {
+            Some(p) => p,
+            None => {
+                return match additional {
+                    Additional::Typed(t) => Ty::Map(t),
+                    Additional::Open => Ty::Map(Box::new(Ty::Any)),
+                    // A closed object without properties, e.g. params of a channel that takes none.
+                    Additional::Closed => self.hoist(loc, name, None, Ty::Object(ObjectTy { fields: Vec::new(), additional }), obj),
+                };
+            }
         };
         let mut fields = Vec::new();
         for (key, schema) in props {

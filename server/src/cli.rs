@@ -1,0 +1,153 @@
+//! The `cableway` command line: `generate`, `check` and `channels`.
+//!
+//! `generate` and `check` work on any schema directory (`--schema`), so CI and schema
+//! authors can check a set without building the server; `channels` lists what this binary
+//! was compiled with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cableway: a real-time channel server whose channels are declared, not coded.
+#[derive(Debug, Parser)]
+#[command(name = "cableway", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write generated/ (TypeScript, bundled JSON Schema) and the channel-file meta-schema.
+    Generate(SchemaArgs),
+    /// Check a schema set, and that generated/ and the meta-schema are up to date.
+    Check(SchemaArgs),
+    /// List the channels compiled into this binary.
+    Channels,
+}
+
+/// Where the schema and the generated files are.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// The schema directory.
+    #[arg(long, default_value = "schema")]
+    pub schema: PathBuf,
+    /// The generated-files directory.
+    #[arg(long, default_value = "generated")]
+    pub out: PathBuf,
+}
+
+/// The command to regenerate, as printed in staleness errors.
+pub const REGENERATE: &str = "cargo run -p cableway -- generate";
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Generate(args) => generate(&args),
+        Command::Check(args) => check(&args),
+        Command::Channels => {
+            for c in crate::channels::REGISTRY {
+                println!("{}\t{} events\t{} actions\t{}", c.name, c.events.len(), c.actions.len(), c.streams.join(" "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(schema: &Path) -> Result<codegen::Ir, ExitCode> {
+    match codegen::load(schema) {
+        Ok(ir) => Ok(ir),
+        Err(e) => {
+            eprintln!("{e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Every file `generate` owns, by path relative to the repository root layout:
+/// `out/<path>` for generated files and `schema/channel.schema.json`.
+fn expected_files(ir: &codegen::Ir, args: &SchemaArgs) -> BTreeMap<PathBuf, String> {
+    let mut files: BTreeMap<PathBuf, String> = codegen::emit::generated_files(ir).into_iter().map(|f| (args.out.join(&f.path), f.contents)).collect();
+    files.insert(args.schema.join(codegen::emit::meta::META_SCHEMA_FILE), codegen::emit::meta::channel_schema());
+    files
+}
+
+fn generate(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+    let ir = match load(&args.schema) {
+        Ok(ir) => ir,
+        Err(code) => return Ok(code),
+    };
+    let expected = expected_files(&ir, args);
+    let mut written = 0;
+    for (path, contents) in &expected {
+        if codegen::emit::write_if_changed(path, contents)? {
+            written += 1;
+        }
+    }
+    for stale in owned_on_disk(&args.out)?.into_iter().filter(|p| !expected.contains_key(p)) {
+        std::fs::remove_file(&stale)?;
+        written += 1;
+    }
+    println!("{} channels; {} files up to date, {written} written or removed", ir.channels.len(), expected.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+    let ir = match load(&args.schema) {
+        Ok(ir) => ir,
+        Err(code) => return Ok(code),
+    };
+    let expected = expected_files(&ir, args);
+    let mut stale = Vec::new();
+    for (path, contents) in &expected {
+        match std::fs::read_to_string(path) {
+            Ok(on_disk) if &on_disk == contents => {}
+            Ok(_) => stale.push(format!("{} differs", path.display())),
+            Err(_) => stale.push(format!("{} is missing", path.display())),
+        }
+    }
+    for extra in owned_on_disk(&args.out)?.into_iter().filter(|p| !expected.contains_key(p)) {
+        stale.push(format!("{} is not generated from the schema any more", extra.display()));
+    }
+    if stale.is_empty() {
+        println!("{}: {} channels OK; generated files up to date", args.schema.display(), ir.channels.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("error: generated files are stale:");
+    for s in &stale {
+        eprintln!("  - {s}");
+    }
+    eprintln!("  = help: run `{REGENERATE}` and commit the result");
+    Ok(ExitCode::FAILURE)
+}
+
+/// Files under `out` that `generate` manages (everything but installed or built artifacts).
+fn owned_on_disk(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut dirs = vec![out.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if matches!(name, "node_modules" | "dist" | "package-lock.json") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}

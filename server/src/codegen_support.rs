@@ -1,0 +1,353 @@
+//! What generated code needs from the runtime, and nothing else (tonic's `codegen` facade).
+//!
+//! `channels.rs` (generated into `OUT_DIR` by `build.rs`) refers to the server only through
+//! this module, so a change to server internals never breaks generated code. It holds the
+//! descriptor types the server dispatches on, the resolver seam used by `owns` rules, and
+//! the serde helpers that keep "absent" and "null" apart.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Deserializer, Serializer};
+use serde_json::Value;
+
+/// A boxed future, as the descriptors' function pointers return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One `owns` question: does resource `kind`/`id` belong to the principal's account?
+#[derive(Debug, Clone, Copy)]
+pub struct OwnsQuery<'a> {
+    /// The channel being subscribed to.
+    pub channel: &'static str,
+    /// Resource kind, e.g. `workflow_run`.
+    pub kind: &'a str,
+    /// Resource id.
+    pub id: &'a str,
+    /// The principal's account.
+    pub account_id: &'a str,
+}
+
+/// Why ownership could not be decided (the subscription is then rejected).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("resource resolver failed: {0}")]
+pub struct ResolveError(pub String);
+
+/// Answers `owns` rules at run time: the embedded registry or the app backend.
+pub trait Resolver: Send + Sync {
+    /// Whether the resource belongs to the account.
+    fn owns<'a>(&'a self, query: OwnsQuery<'a>) -> BoxFuture<'a, Result<bool, ResolveError>>;
+}
+
+/// Why a stream key could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// A value would inject a separator or wildcard into a key.
+    #[error("value of `{field}` is not key-safe")]
+    Unsafe {
+        /// The placeholder.
+        field: &'static str,
+    },
+    /// A value needed by the key is missing.
+    #[error("`{field}` is missing")]
+    Missing {
+        /// The placeholder.
+        field: &'static str,
+    },
+    /// The params do not deserialize into the channel's params type.
+    #[error("params do not match the channel's params type: {0}")]
+    Params(String),
+}
+
+/// A value that can appear in a stream key.
+pub trait KeyPart {
+    /// The text of the value, or `None` when absent.
+    fn key_part(&self) -> Option<String>;
+}
+
+impl KeyPart for String {
+    fn key_part(&self) -> Option<String> {
+        Some(self.clone())
+    }
+}
+
+impl KeyPart for i64 {
+    fn key_part(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+impl<T: KeyPart> KeyPart for Option<T> {
+    fn key_part(&self) -> Option<String> {
+        self.as_ref().and_then(KeyPart::key_part)
+    }
+}
+
+/// Whether a value may be interpolated into a stream key: `[A-Za-z0-9_-]+`, at most 128 bytes.
+pub fn is_key_safe(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The key-safe text of a value; re-checked at run time whatever the schema says.
+///
+/// # Errors
+/// [`KeyError`] when the value is absent or not key-safe.
+pub fn key_part<T: KeyPart>(value: &T, field: &'static str) -> Result<String, KeyError> {
+    let s = value.key_part().ok_or(KeyError::Missing { field })?;
+    if is_key_safe(&s) {
+        Ok(s)
+    } else {
+        Err(KeyError::Unsafe { field })
+    }
+}
+
+/// Both values present and equal.
+pub fn same<A: KeyPart, B: KeyPart>(a: &A, b: &B) -> bool {
+    matches!((a.key_part(), b.key_part()), (Some(x), Some(y)) if x == y)
+}
+
+/// The value equals a literal.
+pub fn is<A: KeyPart>(a: &A, literal: &str) -> bool {
+    a.key_part().as_deref() == Some(literal)
+}
+
+/// Deserializes a present field (even `null`) as `Some`, so absent and null stay distinct.
+///
+/// # Errors
+/// The inner deserializer's error.
+pub fn deserialize_some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Serde `with` module for optional nullable fields: absent → `None`, `null` → `Some(None)`.
+pub mod double_option {
+    use super::*;
+
+    /// Serializes `Some(None)` as `null` (`None` is skipped by `skip_serializing_if`).
+    ///
+    /// # Errors
+    /// The serializer's error.
+    pub fn serialize<T: serde::Serialize, S: Serializer>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => serde::Serialize::serialize(inner, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes a present field.
+    ///
+    /// # Errors
+    /// The deserializer's error.
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// One piece of a fan-out template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Literal text.
+    Lit(&'static str),
+    /// A payload field, as a JSON pointer.
+    Field(&'static str),
+}
+
+/// A fan-out template.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateDescriptor {
+    /// As written in the schema.
+    pub source: &'static str,
+    /// Its pieces.
+    pub parts: &'static [TemplatePart],
+}
+
+impl TemplateDescriptor {
+    /// Renders the key for a (validated) payload.
+    ///
+    /// # Errors
+    /// [`KeyError`] when a field is missing or not key-safe.
+    pub fn render(&self, payload: &Value) -> Result<String, KeyError> {
+        let mut out = String::new();
+        for part in self.parts {
+            match part {
+                TemplatePart::Lit(s) => out.push_str(s),
+                TemplatePart::Field(p) => {
+                    let v = payload.pointer(p).ok_or(KeyError::Missing { field: p })?;
+                    let s = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                        _ => return Err(KeyError::Unsafe { field: p }),
+                    };
+                    if !is_key_safe(&s) {
+                        return Err(KeyError::Unsafe { field: p });
+                    }
+                    out.push_str(&s);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The envelope's resource fields for an event.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceDescriptor {
+    /// Literal resource type.
+    pub kind: &'static str,
+    /// JSON pointer of the id in the payload.
+    pub id: &'static str,
+}
+
+/// An ownership fact an event carries.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerDescriptor {
+    /// Resource kind.
+    pub resource: &'static str,
+    /// JSON pointer of the resource id.
+    pub id: &'static str,
+    /// JSON pointer of the owning account.
+    pub account: &'static str,
+}
+
+/// An event of a channel.
+#[derive(Debug, Clone, Copy)]
+pub struct EventDescriptor {
+    /// Event name.
+    pub name: &'static str,
+    /// What it means.
+    pub description: &'static str,
+    /// Bundled JSON Schema of the payload.
+    pub payload_schema: &'static str,
+    /// Bundled JSON Schema of the whole envelope.
+    pub envelope_schema: &'static str,
+    /// Fan-out templates.
+    pub publish_to: &'static [TemplateDescriptor],
+    /// Resource fields of the envelope.
+    pub resource: Option<ResourceDescriptor>,
+    /// Ownership fact fed to the embedded registry.
+    pub owner: Option<OwnerDescriptor>,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionBehaviour {
+    /// Publish the request as an event to the subscription's streams.
+    Relay {
+        /// The event.
+        event: &'static str,
+        /// Skip the sender.
+        exclude_sender: bool,
+    },
+    /// POST to the backend.
+    Forward {
+        /// Path appended to the backend URL.
+        path: &'static str,
+    },
+}
+
+/// An action of a channel.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionDescriptor {
+    /// Action name.
+    pub name: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// Bundled JSON Schema of the request.
+    pub request_schema: &'static str,
+    /// Bundled JSON Schema of the reply, if declared.
+    pub reply_schema: Option<&'static str>,
+    /// Declared error codes.
+    pub errors: &'static [&'static str],
+    /// Behaviour.
+    pub behaviour: ActionBehaviour,
+}
+
+/// A message sent on subscribe.
+#[derive(Debug, Clone, Copy)]
+pub struct OnSubscribeDescriptor {
+    /// The event.
+    pub event: &'static str,
+    /// The payload as JSON text; string values may hold `{params.x}` / `{claims.x}`.
+    pub payload: &'static str,
+}
+
+/// History kept per stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryPolicy {
+    /// Messages kept.
+    pub size: u32,
+    /// Seconds kept.
+    pub ttl_seconds: u32,
+}
+
+/// Where an envelope field comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The event name.
+    Event,
+    /// The payload.
+    Payload,
+    /// The event's resource type.
+    ResourceType,
+    /// The event's resource id.
+    ResourceId,
+    /// When the publish was accepted.
+    Timestamp,
+}
+
+/// One envelope field, in declaration order.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeField {
+    /// JSON key.
+    pub name: &'static str,
+    /// Source.
+    pub fill: Fill,
+}
+
+/// Type of the generated, per-channel authorization check over raw (validated) params.
+pub type AuthorizeFn = for<'a> fn(&'a Value, &'a crate::channels::Claims, &'a dyn Resolver) -> BoxFuture<'a, Result<bool, ResolveError>>;
+
+/// Type of the generated, per-channel stream-key builder over raw (validated) params.
+pub type StreamKeysFn = fn(&Value, &crate::channels::Claims) -> Result<Vec<String>, KeyError>;
+
+/// Everything the server knows about one channel; generated from its schema file.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelDescriptor {
+    /// Wire name.
+    pub name: &'static str,
+    /// Module name in generated code.
+    pub module: &'static str,
+    /// What it is for.
+    pub description: &'static str,
+    /// Compatibility findings are warnings only.
+    pub experimental: bool,
+    /// Bundled JSON Schema of the params.
+    pub params_schema: &'static str,
+    /// Subscribe-side stream templates, as written.
+    pub streams: &'static [&'static str],
+    /// Events.
+    pub events: &'static [EventDescriptor],
+    /// Actions.
+    pub actions: &'static [ActionDescriptor],
+    /// Messages sent on subscribe.
+    pub on_subscribe: &'static [OnSubscribeDescriptor],
+    /// History policy.
+    pub history: HistoryPolicy,
+    /// The authorization rule, as JSON, for logs and the isolation tests.
+    pub rule: &'static str,
+    /// The generated authorization check.
+    pub authorize: AuthorizeFn,
+    /// The generated stream-key builder.
+    pub stream_keys: StreamKeysFn,
+}
+
+impl ChannelDescriptor {
+    /// The event with this name.
+    pub fn event(&self, name: &str) -> Option<&'static EventDescriptor> {
+        self.events.iter().find(|e| e.name == name)
+    }
+
+    /// The action with this name.
+    pub fn action(&self, name: &str) -> Option<&'static ActionDescriptor> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+}
