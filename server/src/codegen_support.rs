@@ -142,6 +142,19 @@ pub mod double_option {
     }
 }
 
+/// Decodes JSON into a generated type and encodes it back.
+pub type RoundtripFn = fn(&Value) -> Result<Value, String>;
+
+/// Decodes `value` as `T` and encodes it again: the typed view of a payload, used to prove
+/// the generated types carry exactly the schema's JSON (no added nulls, nothing dropped).
+///
+/// # Errors
+/// The decode or encode error as text.
+pub fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(value: &Value) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    serde_json::to_value(&typed).map_err(|e| e.to_string())
+}
+
 /// One piece of a fan-out template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplatePart {
@@ -225,6 +238,8 @@ pub struct EventDescriptor {
     pub resource: Option<ResourceDescriptor>,
     /// Ownership fact fed to the embedded registry.
     pub owner: Option<OwnerDescriptor>,
+    /// Typed round trip of the payload.
+    pub roundtrip: RoundtripFn,
 }
 
 /// What an action does.
@@ -259,6 +274,10 @@ pub struct ActionDescriptor {
     pub errors: &'static [&'static str],
     /// Behaviour.
     pub behaviour: ActionBehaviour,
+    /// Typed round trip of the request.
+    pub request_roundtrip: RoundtripFn,
+    /// Typed round trip of the reply.
+    pub reply_roundtrip: Option<RoundtripFn>,
 }
 
 /// A message sent on subscribe.
@@ -338,6 +357,8 @@ pub struct ChannelDescriptor {
     pub authorize: AuthorizeFn,
     /// The generated stream-key builder.
     pub stream_keys: StreamKeysFn,
+    /// Typed round trip of the params.
+    pub params_roundtrip: RoundtripFn,
 }
 
 impl ChannelDescriptor {

@@ -376,6 +376,11 @@ fn template_descriptor(t: &Template) -> TokenStream {
     quote!(crate::codegen_support::TemplateDescriptor { source: #source, parts: &[#(#parts),*] })
 }
 
+fn roundtrip(ty: &Ty) -> TokenStream {
+    let t = rust_ty(ty);
+    quote!(crate::codegen_support::roundtrip::<super::types::#t>)
+}
+
 fn event_descriptor(ev: &EventIr) -> TokenStream {
     let name = lit(&ev.name);
     let description = lit(&ev.description);
@@ -396,10 +401,11 @@ fn event_descriptor(ev: &EventIr) -> TokenStream {
         }
         None => quote!(::std::option::Option::None),
     };
+    let rt = roundtrip(&ev.payload);
     quote! {
         crate::codegen_support::EventDescriptor {
             name: #name, description: #description, payload_schema: #payload, envelope_schema: #envelope,
-            publish_to: &[#(#publish),*], resource: #resource, owner: #owner,
+            publish_to: &[#(#publish),*], resource: #resource, owner: #owner, roundtrip: #rt,
         }
     }
 }
@@ -449,7 +455,15 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
                 quote!(crate::codegen_support::ActionBehaviour::Forward { path: #p })
             }
         };
-        quote!(crate::codegen_support::ActionDescriptor { name: #n, description: #d, request_schema: #req, reply_schema: #reply, errors: &[#(#errors),*], behaviour: #behaviour })
+        let req_rt = roundtrip(&a.request);
+        let reply_rt = match &a.reply {
+            Some(r) => {
+                let r = roundtrip(r);
+                quote!(::std::option::Option::Some(#r))
+            }
+            None => quote!(::std::option::Option::None),
+        };
+        quote!(crate::codegen_support::ActionDescriptor { name: #n, description: #d, request_schema: #req, reply_schema: #reply, errors: &[#(#errors),*], behaviour: #behaviour, request_roundtrip: #req_rt, reply_roundtrip: #reply_rt })
     });
     let action_types = ch.actions.iter().map(|a| {
         let req = id(&format!("{}Request", a.ident));
@@ -548,6 +562,7 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
                 rule: #rule_json,
                 authorize: authorize_raw,
                 stream_keys: stream_keys_raw,
+                params_roundtrip: crate::codegen_support::roundtrip::<Params>,
             };
         }
     }
