@@ -1,1 +1,25 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the black-box integration tests: where the repository and the built
+//! `cableway` binary are.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+}
+
+/// The `cableway` binary of this build (`target/<profile>/cableway`), built on first use.
+///
+/// Integration tests of another package get no `CARGO_BIN_EXE_*`, so the binary is found
+/// next to the test executable (`target/<profile>/deps/<test>`), and built if it is missing.
+pub fn cableway_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(|p| p.parent()).expect("target/<profile>/deps/<test>").to_owned();
+    let bin = profile_dir.join("cableway");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO")).args(["build", "-p", "cableway"]).current_dir(repo_root()).status().expect("run cargo build");
+        assert!(status.success(), "cargo build -p cableway failed");
+    }
+    bin
+}
