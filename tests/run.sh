@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every Cableway test on a fresh machine, installing what the tests need first:
+# the npm packages of tests/node (TypeScript, the official ActionCable clients) and,
+# when it is missing, redis-server from apt. CI calls this through .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A target dir outside the clone survives fresh clones, so CI can reuse earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cableway-target}"
+export CARGO_TERM_COLOR=never
+
+echo "== installing test dependencies"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+if ! command -v redis-server >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+fi
+
+echo "== building"
+cargo build --workspace --all-targets --locked
+
+echo "== schema set and generated/ are in sync"
+"$CARGO_TARGET_DIR/debug/cableway" check --schema schema --out generated
+
+echo "== generated TypeScript under tsc --strict"
+(cd tests/node && npx tsc -p ../../generated/ts --noEmit)
+
+echo "== tests"
+cargo test --workspace --locked
