@@ -57,6 +57,11 @@ impl Problems {
         self.0.push(Problem { loc: loc.clone(), at_key: true, message: message.into(), help: help.into() });
     }
 
+    /// True when a problem was already recorded at `loc` or inside it (to avoid follow-on errors).
+    pub fn reported_under(&self, loc: &Loc) -> bool {
+        self.0.iter().any(|p| p.loc.file == loc.file && (p.loc.pointer == loc.pointer || p.loc.pointer.starts_with(&format!("{}/", loc.pointer))))
+    }
+
     /// True when nothing was found.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -7,9 +7,15 @@ use super::Cx;
 
 pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     let loc = cx.loc();
+    let spec = cx.spec();
+    // A template that did not parse was reported already and is missing from the IR; do not
+    // report what it might have matched as a second, misleading problem.
+    let streams_complete = spec.is_none_or(|f| f.streams.len() == cx.ch.streams.len());
+    let written = |event: &str| spec.and_then(|f| f.events.get(event)).map(|e| e.publish_to.len());
+    let publish_complete = cx.ch.events.iter().all(|e| written(&e.name).is_none_or(|n| n == e.publish_to.len()));
     for (i, s) in cx.ch.streams.iter().enumerate() {
         let reached = cx.ch.events.iter().any(|e| e.publish_to.iter().any(|t| unifies(t, &s.key)));
-        if !reached {
+        if !reached && publish_complete {
             problems.at(
                 &loc.child("streams").child(&i.to_string()).child("key"),
                 format!("stream `{}` is never published to: no event of {} fans out to it", s.key.source, cx.ch.name),
@@ -19,14 +25,15 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     }
     for ev in &cx.ch.events {
         let reaches = ev.publish_to.iter().any(|t| cx.ch.streams.iter().any(|s| unifies(t, &s.key)));
-        if !reaches && !ev.publish_to.is_empty() {
+        let complete = written(&ev.name).is_none_or(|n| n == ev.publish_to.len());
+        if !reaches && !ev.publish_to.is_empty() && streams_complete && complete {
             problems.at(
                 &loc.child("events").child(&ev.name).child("publish_to"),
                 format!("event `{}` reaches none of the channel's streams, so no subscriber would ever receive it", ev.name),
                 "make one `publish_to` template match a key under `streams:`",
             );
         }
-        if ev.publish_to.is_empty() {
+        if written(&ev.name).unwrap_or(ev.publish_to.len()) == 0 {
             problems.at(&loc.child("events").child(&ev.name).child("publish_to"), format!("event `{}` has no `publish_to`", ev.name), "list at least one stream key template");
         }
     }

@@ -11,6 +11,7 @@ mod templates;
 use std::collections::BTreeMap;
 
 use crate::diag::{Loc, Problems};
+use crate::format::ChannelFile;
 use crate::ir::types::{ObjectTy, Ty, TypeBuilder, TypeDef};
 use crate::ir::{ChannelIr, Ir};
 use crate::load::{Loaded, PROJECT_FILE};
@@ -31,7 +32,6 @@ pub fn run(ir: &Ir, loaded: &Loaded, problems: &mut Problems) {
 pub(crate) struct Cx<'a> {
     pub ir: &'a Ir,
     pub ch: &'a ChannelIr,
-    #[allow(dead_code)]
     pub loaded: &'a Loaded,
 }
 
@@ -56,6 +56,11 @@ impl Cx<'_> {
     pub(crate) fn claim(&self, name: &str) -> Option<(&Ty, bool)> {
         self.claims()?.fields.iter().find(|f| f.name == name).map(|f| (&f.ty, f.required))
     }
+
+    /// The channel file as written (templates that did not parse are missing from the IR).
+    pub(crate) fn spec(&self) -> Option<&ChannelFile> {
+        self.loaded.channels.iter().find(|(rel, _)| *rel == self.ch.file).map(|(_, f)| f)
+    }
 }
 
 /// The object behind a type, following names.
@@ -64,6 +69,27 @@ pub(crate) fn object<'t>(types: &'t BTreeMap<String, TypeDef>, ty: &'t Ty) -> Op
         Ty::Object(o) => Some(o),
         _ => None,
     }
+}
+
+/// True when `ty` stands for nothing only because its schema, at `loc` or in a model it
+/// refers to, failed to convert: that was reported, and checks on top of it would only add
+/// misleading follow-on errors.
+pub(crate) fn failed(types: &BTreeMap<String, TypeDef>, problems: &Problems, loc: &Loc, ty: &Ty) -> bool {
+    if !matches!(TypeBuilder::deref(types, ty), Ty::Any) {
+        return false;
+    }
+    if problems.reported_under(loc) {
+        return true;
+    }
+    let mut t = ty;
+    while let Ty::Named(n) = t {
+        match types.get(n) {
+            Some(def) if problems.reported_under(&def.loc) => return true,
+            Some(def) => t = &def.ty,
+            None => return true,
+        }
+    }
+    false
 }
 
 fn claims_shape(ir: &Ir, problems: &mut Problems) {
@@ -82,7 +108,7 @@ fn claims_shape(ir: &Ir, problems: &mut Problems) {
     if let Some(f) = obj.fields.iter().find(|f| f.name == "kind") {
         match TypeBuilder::deref(&ir.types, &f.ty) {
             Ty::Enum { values, .. } if values.iter().any(|v| v == "user") && values.iter().any(|v| v == "worker") => {}
-            _ => problems.at(&loc.child("properties").child("kind"), "claim `kind` must be an enum including `user` and `worker`", "write `enum: [user, worker]`"),
+            _ => problems.at(&loc.child("properties").child("kind").child("enum"), "claim `kind` must be an enum including `user` and `worker`", "write `enum: [user, worker]`"),
         }
     }
 }

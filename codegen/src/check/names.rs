@@ -25,7 +25,8 @@ pub(super) fn check(ir: &Ir, problems: &mut Problems) {
         let loc = Loc::new(ch.file.clone(), "");
         let ok = ch.name.ends_with("Channel") && ch.name.len() > "Channel".len() && ch.name.starts_with(|c: char| c.is_ascii_uppercase()) && ch.name.chars().all(|c| c.is_ascii_alphanumeric());
         if !ok {
-            problems.at(&loc.child("channel"), format!("wire name `{}` is not an UpperCamelCase name ending in `Channel`", ch.name), "name it like `AiOrchestrationChannel`; clients subscribe with this exact string");
+            let suggestion = format!("{}Channel", ident::upper_camel(ch.name.strip_suffix("Channel").unwrap_or(&ch.name)));
+            problems.at(&loc.child("channel"), format!("wire name `{}` is not an UpperCamelCase name ending in `Channel`", ch.name), format!("name it like `{suggestion}`; clients subscribe with this exact string"));
         }
         let expected = format!("channels/{}.yaml", ch.module);
         if ch.file != expected {
@@ -57,11 +58,11 @@ pub(super) fn check(ir: &Ir, problems: &mut Problems) {
                 problems.at_key(&aloc, format!("action `{}` collides with action `{other}`: both become `{}`", ac.name, ac.ident), "rename one of the two actions");
             }
             if ch.reserved.actions.contains(&ac.name) {
-                problems.at_key(&aloc, format!("action name `{}` is reserved", ac.name), "choose a new name");
+                problems.at_key(&aloc, format!("action name `{}` is reserved: it was removed before and deployed clients may still send it with its old shape", ac.name), "choose a new name");
             }
             for (i, code) in ac.errors.iter().enumerate() {
                 if !is_snake(code) {
-                    problems.at(&aloc.child("errors").child(&i.to_string()), format!("error code `{code}` is not snake_case"), "use lower-case words joined by `_`");
+                    problems.at(&aloc.child("errors").child(&i.to_string()), format!("error code `{code}` is not snake_case"), format!("use lower-case words joined by `_`, e.g. `{}`", ident::rust_field(code).trim_end_matches('_')));
                 }
             }
         }
@@ -79,7 +80,7 @@ pub(super) fn check(ir: &Ir, problems: &mut Problems) {
                     problems.at_key(&ploc, format!("param `{}` collides with `{other}`", f.name), "rename one of them");
                 }
                 if ch.reserved.params.contains(&f.name) {
-                    problems.at_key(&ploc, format!("param name `{}` is reserved", f.name), "choose a new name");
+                    problems.at_key(&ploc, format!("param name `{}` is reserved: it was removed before and deployed clients may still send it with its old meaning", f.name), "choose a new name");
                 }
             }
         } else {

@@ -6,7 +6,7 @@ use crate::format::Rule;
 use crate::ir::types::{is_key_safe_literal, Ty, TypeBuilder};
 use crate::ir::Behaviour;
 
-use super::{object, Cx};
+use super::{failed, object, Cx};
 
 pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     let loc = cx.loc();
@@ -18,10 +18,24 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     }
     for ac in &cx.ch.actions {
         let aloc = loc.child("actions").child(&ac.name);
-        if let Behaviour::Relay { event, .. } = &ac.behaviour {
-            match cx.ch.events.iter().find(|e| &e.name == event) {
-                None => problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), "name an event of this channel"),
-                Some(ev) => relay_compatible(cx, &aloc.child("relay").child("event"), &ac.request, &ev.payload, event, problems),
+        match &ac.behaviour {
+            Behaviour::Relay { event, .. } => match cx.ch.events.iter().find(|e| &e.name == event) {
+                None => {
+                    let names: Vec<&str> = cx.ch.events.iter().map(|e| e.name.as_str()).collect();
+                    problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), format!("name one of this channel's events: {}", names.join(", ")));
+                }
+                Some(ev) => {
+                    let types = &cx.ir.types;
+                    let broken = failed(types, problems, &aloc.child("request"), &ac.request) || failed(types, problems, &loc.child("events").child(event).child("payload"), &ev.payload);
+                    if !broken {
+                        relay_compatible(cx, &aloc.child("relay").child("event"), &ac.request, &ev.payload, event, problems);
+                    }
+                }
+            },
+            Behaviour::Forward { path } => {
+                if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || matches!(c, '?' | '#')) {
+                    problems.at(&aloc.child("forward").child("path"), format!("forward path `{path}` is not an absolute URL path"), "write a path that starts with `/` and has no spaces, query or fragment, e.g. `/cable/actions`");
+                }
             }
         }
     }
@@ -44,7 +58,12 @@ fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &
             None => !f.required,
         };
         if !ok {
-            problems.at(loc, format!("the request cannot be relayed as `{event}`: payload field `{}` is not guaranteed by the request with the same type", f.name), "give the request and the event payload the same fields (use the same `$ref`)");
+            let why = match r {
+                None => "the request has no such field",
+                Some(r) if TypeBuilder::deref(types, &r.ty) != TypeBuilder::deref(types, &f.ty) => "the request's field has another type",
+                Some(_) => "it is optional in the request",
+            };
+            problems.at(loc, format!("the request cannot be relayed as `{event}`: the payload requires `{}`, but {why}", f.name), "give the request and the event payload the same fields (use the same `$ref`)");
             return;
         }
     }
@@ -53,6 +72,21 @@ fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &
             problems.at(loc, format!("the request cannot be relayed as `{event}`: request field `{}` is not allowed in the payload", r.name), "declare the field in the event payload, or drop it from the request");
             return;
         }
+    }
+}
+
+/// What a rule compares (`same`, `param_is`, the id of `owns`) is compared as text, which only
+/// strings, integers and enums (optional or nullable) have; anything else would not compile.
+fn comparable(cx: &Cx<'_>, loc: &Loc, r: &str, ty: Option<&Ty>, problems: &mut Problems) {
+    fn why(types: &std::collections::BTreeMap<String, crate::ir::types::TypeDef>, ty: &Ty) -> Option<&'static str> {
+        match TypeBuilder::deref(types, ty) {
+            Ty::String { .. } | Ty::Integer { .. } | Ty::Enum { .. } => None,
+            Ty::Nullable(inner) => why(types, inner),
+            other => Some(crate::ir::types::describe(other)),
+        }
+    }
+    if let Some(what) = ty.and_then(|t| why(&cx.ir.types, t)) {
+        problems.at(loc, format!("`{r}` is {what}, which a rule cannot compare"), "rules compare values as text: use a string, integer or enum param or claim");
     }
 }
 
@@ -84,9 +118,12 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
         Rule::Authenticated(true) => {}
         Rule::Authenticated(false) => problems.at(&loc.child("authenticated"), "`authenticated: false` would admit anonymous connections, which Cableway never does", "write `authenticated: true`, or a stricter rule"),
         Rule::Principal(kind) => {
-            let ok = cx.claim("kind").is_some_and(|(t, _)| matches!(TypeBuilder::deref(types, t), Ty::Enum { values, .. } if values.contains(kind)));
-            if !ok {
-                problems.at(&loc.child("principal"), format!("principal `{kind}` is not a value of claim `kind`"), "use one of the values of `claims.kind` (user, worker)");
+            let values = match cx.claim("kind").map(|(t, _)| TypeBuilder::deref(types, t)) {
+                Some(Ty::Enum { values, .. }) => values.clone(),
+                _ => Vec::new(),
+            };
+            if !values.contains(kind) {
+                problems.at(&loc.child("principal"), format!("principal `{kind}` is not a value of claim `kind`"), format!("use one of the values of `claims.kind`: {}; for finer grants use `permission:`", values.join(", ")));
             }
         }
         Rule::Permission(p) => {
@@ -100,7 +137,8 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
             if a == b {
                 problems.at(&loc.child("same"), "`same` compares a reference with itself", "compare a param with a claim, e.g. `[params.account_id, claims.account_id]`");
             }
-            let _ = (ta, tb);
+            comparable(cx, &loc.child("same").child("0"), a, ta.map(|t| t.0), problems);
+            comparable(cx, &loc.child("same").child("1"), b, tb.map(|t| t.0), problems);
         }
         Rule::ParamIs(map) => {
             if map.is_empty() {
@@ -110,6 +148,7 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
                 match cx.param(name) {
                     None => problems.at(&loc.child("param_is").child(name), format!("the rule names param `{name}`, which is not declared"), format!("declare `{name}` under `params.properties`, or fix the name")),
                     Some((t, _)) => {
+                        comparable(cx, &loc.child("param_is").child(name), &format!("params.{name}"), Some(t), problems);
                         if let Ty::Enum { values, .. } = TypeBuilder::deref(types, t) {
                             if !values.contains(value) {
                                 problems.at(&loc.child("param_is").child(name), format!("`{value}` is not a value of param `{name}` ({})", values.join(", ")), "use one of the enum's values");
@@ -138,7 +177,8 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
             } else if !is_key_safe_literal(&o.resource) {
                 problems.at(&oloc.child("resource"), format!("resource kind `{}` must be a snake_case word", o.resource), "write a kind such as `workflow_run`");
             }
-            reference(cx, &oloc.child("id"), &o.id, problems);
+            let t = reference(cx, &oloc.child("id"), &o.id, problems);
+            comparable(cx, &oloc.child("id"), &o.id, t.map(|t| t.0), problems);
         }
         Rule::All(rules) | Rule::Any(rules) => {
             let key = if matches!(r, Rule::All(_)) { "all" } else { "any" };

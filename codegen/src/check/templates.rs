@@ -2,9 +2,9 @@
 
 use crate::diag::{Loc, Problems};
 use crate::format::Rule;
-use crate::ir::types::{key_unsafe_reason, Ty, TypeBuilder};
+use crate::ir::types::{describe, is_key_safe_literal, key_unsafe_reason, Additional, Ty, TypeBuilder};
 
-use super::{object, Cx};
+use super::{failed, object, Cx};
 
 pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     let loc = cx.loc();
@@ -16,6 +16,14 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     }
     for ev in &cx.ch.events {
         let eloc = loc.child("events").child(&ev.name);
+        if let Some(owner) = &ev.owner {
+            if !is_key_safe_literal(&owner.resource) {
+                problems.at(&eloc.child("owner").child("resource"), format!("resource kind `{}` must be a snake_case word", owner.resource), "write the kind that `owns` rules name, such as `workflow_run`");
+            }
+        }
+        if failed(&cx.ir.types, problems, &eloc.child("payload"), &ev.payload) {
+            continue;
+        }
         for (i, t) in ev.publish_to.iter().enumerate() {
             for var in t.vars() {
                 payload_path(cx, &eloc.child("publish_to").child(&i.to_string()), &ev.payload, var, true, problems);
@@ -34,8 +42,9 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     }
     for (i, msg) in cx.ch.on_subscribe.iter().enumerate() {
         let mloc = loc.child("on_subscribe").child(&i.to_string());
-        if !cx.ch.events.iter().any(|e| e.name == msg.event) {
-            problems.at(&mloc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name");
+        match cx.ch.events.iter().find(|e| e.name == msg.event) {
+            None => problems.at(&mloc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name"),
+            Some(ev) => on_subscribe_shape(cx, &mloc.child("payload"), &ev.name, &ev.payload, &msg.payload, problems),
         }
         on_subscribe_strings(cx, &mloc.child("payload"), &msg.payload, problems);
     }
@@ -52,7 +61,13 @@ fn on_subscribe_strings(cx: &Cx<'_>, loc: &Loc, v: &serde_json::Value, problems:
                         _ => false,
                     };
                     if !known {
-                        problems.at(loc, format!("placeholder `{{{}}}` names no declared param or claim", var.join(".")), "use `{params.<name>}` or `{claims.<name>}`");
+                        let joined = var.join(".");
+                        let (message, help) = match (var.first().map(String::as_str), var.len()) {
+                            (Some("params"), 2) => (format!("placeholder `{{{joined}}}` names no declared param"), format!("declare `{}` under `params.properties`, or fix the placeholder", var[1])),
+                            (Some("claims"), 2) => (format!("placeholder `{{{joined}}}` names no declared claim"), format!("declare `{}` in the claims of cableway.yaml, or use a declared claim such as `{{claims.sub}}`", var[1])),
+                            _ => (format!("placeholder `{{{joined}}}` names no declared param or claim"), "use `{params.<name>}` or `{claims.<name>}`".to_owned()),
+                        };
+                        problems.at(loc, message, help);
                     }
                 }
             }
@@ -61,6 +76,30 @@ fn on_subscribe_strings(cx: &Cx<'_>, loc: &Loc, v: &serde_json::Value, problems:
         serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| on_subscribe_strings(cx, &loc.child(k), v, problems)),
         serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| on_subscribe_strings(cx, &loc.child(&i.to_string()), v, problems)),
         _ => {}
+    }
+}
+
+/// An on_subscribe payload must fit the event's payload schema: every required key present,
+/// no key that a closed object does not declare. String values are placeholders or literals
+/// and are checked when the message is sent.
+fn on_subscribe_shape(cx: &Cx<'_>, loc: &Loc, event: &str, ty: &Ty, v: &serde_json::Value, problems: &mut Problems) {
+    let Some(obj) = object(&cx.ir.types, ty) else { return };
+    let Some(map) = v.as_object() else {
+        problems.at(loc, format!("expected an object here, as the payload schema of `{event}` declares"), "write a mapping with the fields of the payload schema");
+        return;
+    };
+    for f in &obj.fields {
+        match map.get(&f.name) {
+            Some(inner) => on_subscribe_shape(cx, &loc.child(&f.name), event, &f.ty, inner, problems),
+            None if f.required => problems.at(loc, format!("this on_subscribe payload lacks `{}`, which the payload of `{event}` requires", f.name), format!("add `{}:` (placeholders such as `{{params.<name>}}` are allowed), or make it optional in the payload schema", f.name)),
+            None => {}
+        }
+    }
+    if obj.additional == Additional::Closed {
+        for key in map.keys().filter(|k| !obj.fields.iter().any(|f| &f.name == *k)) {
+            let fields: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
+            problems.at_key(&loc.child(key), format!("`{key}` is not a field of the payload of `{event}`"), format!("remove it, or declare it in the payload schema (its fields: {})", fields.join(", ")));
+        }
     }
 }
 
@@ -95,7 +134,11 @@ fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &[String], when: Option<&Rule>, pr
         }
     };
     if !required && !guarded_by_present(when, &joined) {
-        problems.at(loc, format!("`{joined}` is optional, so the key cannot always be built"), format!("make it required, or add `when: {{present: {joined}}}` to this stream"));
+        let help = match when {
+            None => format!("make it required, or add `when: {{present: {joined}}}` to this stream"),
+            Some(_) => format!("make it required, or also require it in this stream's condition: `when: {{all: [<current condition>, {{present: {joined}}}]}}`"),
+        };
+        problems.at(loc, format!("`{joined}` is optional, so the key cannot always be built"), help);
     }
     if let Some(reason) = key_unsafe_reason(&cx.ir.types, ty) {
         problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "constrain it with `format: uuid`, an `enum`, an anchored `pattern` over [A-Za-z0-9_-], or integer `minimum`+`maximum`, so no value can inject `:` or `*` into a key");
@@ -111,14 +154,14 @@ fn path_ref(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &str, key: bool, problem
 fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, var: &[String], key: bool, problems: &mut Problems) {
     let joined = var.join(".");
     if var.first().map(String::as_str) != Some("payload") || var.len() < 2 {
-        problems.at(loc, format!("`{joined}` must start with `payload.`"), "name a payload field, e.g. `{payload.workflow_run.id}`");
+        problems.at(loc, format!("`{joined}` must start with `payload.`"), "name a field of the event payload, e.g. `payload.account_id`: the server reads it from each published payload");
         return;
     }
     let types = &cx.ir.types;
     let mut ty = payload;
     for (depth, seg) in var[1..].iter().enumerate() {
         let Some(obj) = object(types, ty) else {
-            problems.at(loc, format!("`{joined}`: `{}` is not an object", var[..depth + 1].join(".")), "point at a field of an object");
+            problems.at(loc, format!("`{joined}`: `{}` is {}, not an object", var[..depth + 1].join("."), describe(TypeBuilder::deref(types, ty))), "point at a field of an object");
             return;
         };
         match obj.fields.iter().find(|f| &f.name == seg) {
@@ -128,7 +171,9 @@ fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, var: &[String], key: bool,
                 return;
             }
             None => {
-                problems.at(loc, format!("`{joined}`: the payload has no field `{seg}`"), "fix the path, or declare the field in the payload schema");
+                let fields: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
+                let here = if depth == 0 { "the payload".to_owned() } else { format!("`{}`", var[..depth + 1].join(".")) };
+                problems.at(loc, format!("`{joined}`: {here} has no field `{seg}`"), format!("use one of its fields ({}), or declare `{seg}` in the payload schema", fields.join(", ")));
                 return;
             }
         }
@@ -138,7 +183,7 @@ fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, var: &[String], key: bool,
             problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "route on an id with an anchored `pattern` over [A-Za-z0-9_-], `format: uuid`, an `enum`, or a bounded integer");
         }
     } else if !matches!(TypeBuilder::deref(types, ty), Ty::String { .. } | Ty::Integer { .. } | Ty::Enum { .. }) {
-        problems.at(loc, format!("`{joined}` must be a string or an integer"), "point at a scalar id field");
+        problems.at(loc, format!("`{joined}` is {}, but an id must be a string or an integer", describe(TypeBuilder::deref(types, ty))), "point at a string or integer id field");
     }
 }
 

@@ -257,7 +257,7 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
                 (Some(r), None) => Behaviour::Relay { event: r.event.clone(), exclude_sender: r.exclude_sender },
                 (None, Some(f)) => Behaviour::Forward { path: f.path.clone().unwrap_or_else(|| DEFAULT_FORWARD_PATH.to_owned()) },
                 (Some(_), Some(_)) => {
-                    problems.at(&aloc, format!("action `{name}` declares both `relay` and `forward`"), "keep exactly one behaviour");
+                    problems.at_key(&aloc.child("forward"), format!("action `{name}` declares both `relay` and `forward`"), "remove one: `relay` publishes the request as an event, `forward` sends it to the backend");
                     Behaviour::Forward { path: DEFAULT_FORWARD_PATH.to_owned() }
                 }
                 (None, None) => {

@@ -168,8 +168,10 @@ impl<'a> TypeBuilder<'a> {
             self.problems.at(loc, "a schema must be an object", "write a JSON Schema object such as `{type: string}`; `true`/`false` schemas are outside the subset");
             return Ty::Any;
         };
+        let mut outside = false;
         for key in obj.keys() {
             if !KEYWORDS.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()) {
+                outside = true;
                 let help = match key.as_str() {
                     "anyOf" | "allOf" => "use `oneOf: [X, {type: \"null\"}]` for nullable values, or name one object type with all the properties".to_owned(),
                     "not" | "if" | "then" | "else" | "dependentRequired" | "dependentSchemas" => "express the condition in the backend or split the field; conditional keywords are outside the codegen subset".to_owned(),
@@ -223,6 +225,8 @@ impl<'a> TypeBuilder<'a> {
                     }
                 }
             }
+            // `anyOf: [...]` and the like carry no `type`: the keyword was reported above.
+            _ if outside => return Ty::Any,
             _ => {
                 self.problems.at(loc, "the schema has no `type`", "add `type:` (string, integer, number, boolean, object, array), a `$ref`, an `enum`, or `x-opaque: true` for any JSON");
                 return Ty::Any;
@@ -275,7 +279,7 @@ impl<'a> TypeBuilder<'a> {
                 Value::String(s) if !out.contains(s) => out.push(s.clone()),
                 Value::String(s) => self.problems.at(&loc.child("enum").child(&i.to_string()), format!("enum value `{s}` appears twice"), "remove the duplicate"),
                 Value::Null => nullable = true,
-                _ => self.problems.at(&loc.child("enum").child(&i.to_string()), "enum values must be strings", "use strings; for numbers use `type: integer` with `minimum`/`maximum`"),
+                _ => self.problems.at(&loc.child("enum").child(&i.to_string()), format!("enum value `{v}` is not a string"), format!("quote it (`\"{}\"`): enums are string-only in the subset; for numbers use `type: integer` with `minimum`/`maximum`", v.to_string().trim_matches('"'))),
             }
         }
         if out.is_empty() {
@@ -301,15 +305,17 @@ impl<'a> TypeBuilder<'a> {
         let bound = |this: &mut Self, key: &str| -> Option<i64> {
             let v = obj.get(key)?;
             match v.as_i64() {
-                Some(n) if n.abs() <= MAX_SAFE_INTEGER => Some(n),
+                Some(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER.unsigned_abs() => Some(n),
                 _ => {
-                    this.problems.at(&loc.child(key), format!("`{key}` must be an integer within ±(2^53−1)"), "JavaScript loses precision beyond 9007199254740991; use a string id for larger values");
+                    this.problems.at(&loc.child(key), format!("`{key}` must be an integer within ±(2^53−1)"), "use a bound within ±9007199254740991: JavaScript numbers lose precision beyond it (values that need more must be strings)");
                     None
                 }
             }
         };
         let min = bound(self, "minimum");
         let max = bound(self, "maximum");
+        bound(self, "exclusiveMinimum");
+        bound(self, "exclusiveMaximum");
         Ty::Integer { min, max }
     }
 
@@ -323,7 +329,7 @@ impl<'a> TypeBuilder<'a> {
         let pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_owned);
         if let Some(p) = &pattern {
             if let Err(e) = regex_syntax::Parser::new().parse(p) {
-                self.problems.at(&loc.child("pattern"), format!("pattern does not compile: {}", first_line(&e.to_string())), "use the common subset of ECMA-262 and Rust regex: no lookaround, no backreferences");
+                self.problems.at(&loc.child("pattern"), format!("pattern `{p}` does not compile: {}", first_line(&e.to_string())), "use the common subset of ECMA-262 and Rust regex: no lookaround, no backreferences");
             }
         }
         Ty::String { format, pattern }
@@ -432,7 +438,8 @@ impl<'a> TypeBuilder<'a> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+    let line = s.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or(s).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
 /// Why a type cannot be used in a stream key, or `None` when it can.

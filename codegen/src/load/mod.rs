@@ -80,11 +80,23 @@ pub fn load_texts(display_dir: &str, texts: BTreeMap<String, String>) -> Result<
                 files.insert(rel.clone(), SourceFile { rel, value, map });
             }
             Err(e) => {
+                let json = rel.ends_with(".json");
+                let help = if e.message.starts_with("duplicate key") {
+                    "remove or rename one of the two keys; a mapping cannot repeat a key (the parser would silently keep only one)"
+                } else if json {
+                    "fix the JSON syntax: look for a missing or extra `,`, or an unclosed `{`, `[` or `\"` at or before this position"
+                } else {
+                    "fix the YAML syntax: indent with spaces, and close every `{`, `[` and quote opened at or before this line"
+                };
+                let message = match e.message.strip_prefix("not valid YAML") {
+                    Some(rest) if json => format!("not valid JSON{rest}"),
+                    _ => e.message,
+                };
                 let d = crate::error::Diagnostic {
                     file: crate::diag::display_path(display_dir, &rel),
                     position: e.position,
-                    message: e.message,
-                    help: "fix the syntax; YAML files are indented with spaces, JSON files must be strict JSON".into(),
+                    message,
+                    help: help.into(),
                 };
                 return Err(Error::Invalid(crate::error::Diagnostics(vec![d])));
             }
@@ -127,15 +139,24 @@ fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Opt
                 }
             }
             let inner = e.into_inner().to_string();
-            let (message, at_key, pointer) = match inner.strip_prefix("unknown field `") {
-                Some(rest) => {
-                    let field = rest.split('`').next().unwrap_or_default();
-                    (format!("unknown key `{field}`"), true, format!("{pointer}/{}", yaml::escape_token(field)))
-                }
-                None => (inner.clone(), false, pointer),
+            let quoted = |prefix: &str| inner.strip_prefix(prefix).map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
+            let (message, at_key, pointer) = if let Some(field) = quoted("unknown field `") {
+                // The path may already end at the unknown key; point at the key, not its value.
+                let token = format!("/{}", yaml::escape_token(&field));
+                let pointer = if pointer.ends_with(&token) { pointer } else { format!("{pointer}{token}") };
+                (format!("unknown key `{field}`"), true, pointer)
+            } else if let Some(variant) = quoted("unknown variant `") {
+                (format!("`{variant}` is not one of the names allowed here"), true, pointer)
+            } else if let Some(field) = quoted("missing field `") {
+                // At the key of the mapping that lacks it (the file's first line for the root).
+                (format!("required key `{field}` is missing"), true, pointer)
+            } else {
+                (inner.clone(), false, pointer)
             };
             let help = if let Some(i) = inner.find("expected one of") {
-                format!("use one of the keys the format allows: {}", &inner[i + "expected one of ".len()..])
+                format!("use one of: {}", &inner[i + "expected one of ".len()..])
+            } else if let Some(field) = quoted("missing field `") {
+                format!("add `{field}:`; see schema/README.md for what it holds")
             } else {
                 "see schema/README.md for the channel-file format; editors validate it through channel.schema.json".to_owned()
             };

@@ -120,7 +120,8 @@ impl Builder {
                     let Some(Frame::Map { pointer, entries, key: slot, .. }) = self.stack.last_mut() else { unreachable!() };
                     let child = format!("{pointer}/{}", escape_token(&key));
                     if entries.contains_key(&key) {
-                        return Err(ParseError { position: at, message: format!("duplicate key `{key}`") });
+                        let first = self.map.keys.get(&child).map(|p| format!(", first written at line {}", p.line)).unwrap_or_default();
+                        return Err(ParseError { position: at, message: format!("duplicate key `{key}`{first}") });
                     }
                     self.map.keys.insert(child, at);
                     *slot = Some(key);
