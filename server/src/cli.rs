@@ -1,4 +1,4 @@
-//! The `cableway` command line: `generate`, `check` and `channels`.
+//! The `cableway` command line: `serve`, `token`, `generate`, `check` and `channels`.
 //!
 //! `generate` and `check` work on any schema directory (`--schema`), so CI and schema
 //! authors can check a set without building the server; `channels` lists what this binary
@@ -22,6 +22,10 @@ pub struct Cli {
 /// Sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server.
+    Serve(crate::config::ServeArgs),
+    /// Print a token signed with the configured key.
+    Token(crate::auth::TokenArgs),
     /// Write generated/ (TypeScript, bundled JSON Schema) and the channel-file meta-schema.
     Generate(SchemaArgs),
     /// Check a schema set, and that generated/ and the meta-schema are up to date.
@@ -47,6 +51,8 @@ pub const REGENERATE: &str = "cargo run -p cableway -- generate";
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve(&args),
+        Command::Token(args) => token(&args),
         Command::Generate(args) => generate(&args),
         Command::Check(args) => check(&args),
         Command::Channels => {
@@ -150,4 +156,65 @@ fn owned_on_disk(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CABLEWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
+}
+
+fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let config = crate::config::Config::load(args)?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("CABLEWAY_WORKER_THREADS").ok().and_then(|v| v.parse().ok()) {
+        rt.worker_threads(n);
+    }
+    let rt = rt.enable_all().build()?;
+    rt.block_on(async move {
+        let listener = crate::server::bind(config.bind, config.listen_backlog as u32)?;
+        let addr = listener.local_addr()?;
+        let app = std::sync::Arc::new(crate::app::App::new(config)?);
+        if app.config.dev {
+            print_dev_banner(&app, addr)?;
+        }
+        println!("cableway listening on http://{addr} ({} channels)", crate::channels::REGISTRY.len());
+        crate::server::run(listener, app, crate::server::shutdown_signal()).await?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_dev_banner(app: &crate::app::App, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let claims = serde_json::json!({
+        "sub": "dev-user", "account_id": "dev-account", "permissions": ["admin.access"],
+        "kind": "user", "iat": now, "exp": now + 8 * 3600,
+    });
+    let token = app.verifier.sign(&claims)?;
+    let payload = serde_json::json!({
+        "channel": "NotificationChannel", "event": "new_notification",
+        "payload": { "id": "n1", "account_id": "dev-account", "notification_type": "dev.hello", "title": "Hello",
+                     "message": "Published with curl", "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" }
+    });
+    println!("cableway dev mode: embedded defaults, no Redis, tokens signed with a random HS256 key");
+    println!();
+    println!("  dev token (sub dev-user, account dev-account, admin.access, 8 h):");
+    println!("    {token}");
+    println!("  publisher key:");
+    println!("    {}", app.config.publisher_key.expose());
+    println!();
+    println!("  connect:  ws://{addr}/cable?token=<dev token>");
+    println!("  subscribe with identifier {{\"channel\":\"NotificationChannel\",\"account_id\":\"dev-account\"}}, then publish:");
+    println!();
+    println!("    curl -sS -X POST http://{addr}/broadcast \\");
+    println!("      -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' \\", app.config.publisher_key.expose());
+    println!("      -d '{payload}'");
+    println!();
+    Ok(())
+}
+
+fn token(args: &crate::auth::TokenArgs) -> anyhow::Result<ExitCode> {
+    let token = crate::auth::mint_from_args(args)?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,13 @@
 //! # Layout
 //! - [`channels`]: the generated registry (from `build.rs`), and [`codegen_support`], the
 //!   only runtime surface generated code touches.
-//! - [`cli`]: the `cableway` command (`generate`, `check`, `channels`).
+//! - [`cli`]: the `cableway` command (`serve`, `token`, `generate`, `check`, `channels`).
+//! - [`server`]: bind, serve, drain. [`http`]: the routes. [`session`]: one WebSocket
+//!   connection's loop (the transport). [`protocol`]: ActionCable frames and commands.
+//! - [`hub`]: which connection listens to which stream; local fan-out with per-connection,
+//!   byte-bounded outboxes. [`broker`]: validate-then-deliver for publications.
+//! - [`auth`]: JWT verification and token extraction. [`resolver`]: resource ownership.
+//! - [`actions`]: `perform` — relay and forward. [`validation`]: compiled JSON Schemas.
 //!
 //! # Glossary
 //! - *channel*: a kind of subscription declared by one YAML file (`AiOrchestrationChannel`);
@@ -16,6 +22,18 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod actions;
+pub mod app;
+pub mod auth;
+pub mod broker;
 pub mod channels;
 pub mod cli;
 pub mod codegen_support;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod protocol;
+pub mod resolver;
+pub mod server;
+pub mod session;
+pub mod validation;

@@ -1,5 +1,6 @@
 //! Helpers shared by the black-box integration tests: where the repository and the built
-//! `cableway` binary are.
+//! `cableway` binary are, and [`schema_strategy`] (property-test values derived from the
+//! channels' JSON Schemas).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -23,3 +24,7 @@ pub fn cableway_bin() -> PathBuf {
     }
     bin
 }
+
+pub mod client;
+pub mod schema_strategy;
+pub mod server;

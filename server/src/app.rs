@@ -1,0 +1,73 @@
+//! Shared server state: one [`App`] behind an `Arc`, handed to every handler and session.
+
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Verifier;
+use crate::config::{Config, ResolverKind};
+use crate::hub::Hub;
+use crate::resolver::registry::Registry;
+use crate::resolver::{http::Callback, Ownership};
+
+/// Everything the server shares.
+#[derive(Debug)]
+pub struct App {
+    /// Settings.
+    pub config: Config,
+    /// Verifies connection tokens.
+    pub verifier: Verifier,
+    /// Streams and their subscribers.
+    pub hub: Hub,
+    /// Who owns which resource.
+    pub ownership: Ownership,
+    /// HTTP client for forwarded actions (with the forward timeout).
+    pub backend: reqwest::Client,
+    /// Cancelled on SIGTERM/SIGINT: sessions drain and the listener stops.
+    pub shutdown: CancellationToken,
+    /// Every session and background task, so drain can wait for them (axum does not).
+    pub sessions: TaskTracker,
+    /// Open, authenticated connections.
+    pub connections: AtomicUsize,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The JWT settings are unusable.
+    #[error("JWT settings: {0}")]
+    Auth(String),
+    /// `resolver = "http"` without a backend URL.
+    #[error("resolver `http` needs `backend_url` (CABLEWAY_BACKEND_URL)")]
+    NoBackend,
+}
+
+impl App {
+    /// Builds the state from a loaded config.
+    ///
+    /// # Errors
+    /// [`StartError`] for unusable settings.
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let verifier = Verifier::new(&config.auth).map_err(|e| StartError::Auth(e.to_string()))?;
+        let ownership = match config.resolver {
+            ResolverKind::Registry => Ownership::Registry(Registry::default()),
+            ResolverKind::Http => {
+                let url = config.backend_url.as_deref().ok_or(StartError::NoBackend)?;
+                Ownership::Http(Callback::new(url, Duration::from_millis(config.resolver_timeout_ms as u64), Duration::from_millis(config.resolver_cache_ttl_ms as u64)))
+            }
+        };
+        let backend = reqwest::Client::builder().timeout(Duration::from_millis(config.forward_timeout_ms as u64)).build().unwrap_or_default();
+        crate::validation::warm_up();
+        Ok(App { config, verifier, hub: Hub::default(), ownership, backend, shutdown: CancellationToken::new(), sessions: TaskTracker::new(), connections: AtomicUsize::new(0) })
+    }
+
+    /// The embedded registry, when it is the configured resolver.
+    pub fn registry(&self) -> Option<&Registry> {
+        match &self.ownership {
+            Ownership::Registry(r) => Some(r),
+            Ownership::Http(_) => None,
+        }
+    }
+}

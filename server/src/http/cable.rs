@@ -1,0 +1,56 @@
+//! `GET /cable`: Origin check, subprotocol negotiation, token extraction, then the upgrade.
+//! Authentication failures still upgrade: browsers cannot read an HTTP 401 on a WebSocket
+//! handshake, so the client learns why from a `disconnect` frame.
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::App;
+use crate::auth;
+use crate::protocol::{self, Dialect};
+use crate::session::{self, Handshake};
+
+pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let request = auth::redact_uri(&uri);
+    if app.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
+    let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("<invalid>"));
+    if !app.config.origin_allowed(origin) {
+        tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
+    let negotiated = protocol::negotiate(offered.iter().copied());
+    let auth = match auth::token_from_request(&uri, &headers) {
+        Ok(Some(token)) => app.verifier.verify(&token),
+        Ok(None) => Err(auth::AuthError::Missing),
+        Err(e) => Err(e),
+    };
+    let cfg = &app.config;
+    let mut ws = ws
+        .read_buffer_size(cfg.read_buffer_bytes as usize)
+        .write_buffer_size(0)
+        .max_write_buffer_size(cfg.max_outbound_queue_bytes as usize + 64 * 1024)
+        .max_message_size(cfg.max_inbound_message_bytes as usize)
+        .max_frame_size(cfg.max_inbound_message_bytes as usize);
+    let dialect = match negotiated {
+        Some((name, dialect)) => {
+            ws = ws.protocols([name]);
+            dialect
+        }
+        None => Dialect::V1,
+    };
+    let app2 = app.clone();
+    ws.on_upgrade(move |socket| {
+        let hs = Handshake { dialect, auth, request };
+        let tracker = app2.sessions.clone();
+        async move {
+            tracker.track_future(session::run(app2, socket, hs)).await;
+        }
+    })
+}

@@ -1,0 +1,47 @@
+//! HTTP: the router. `GET /cable` (WebSocket), `POST /broadcast`, `PUT /resources/{kind}/{id}`,
+//! `GET /health`. Request logs carry the path only, never the query (tokens travel there).
+
+mod cable;
+mod publish;
+mod resources;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::app::App;
+
+pub use publish::PublishResponse;
+
+/// The application router.
+pub fn router(app: Arc<App>) -> Router {
+    let body_limit = app.config.max_publish_body_bytes as usize;
+    Router::new()
+        .route("/cable", get(cable::upgrade))
+        .route("/broadcast", post(publish::broadcast))
+        .route("/resources/{kind}/{id}", put(resources::record))
+        .route("/health", get(health))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> axum::Json<serde_json::Value> {
+    let draining = app.shutdown.is_cancelled();
+    axum::Json(serde_json::json!({
+        "status": if draining { "draining" } else { "ok" },
+        "connections": app.connections.load(std::sync::atomic::Ordering::Relaxed),
+        "streams": app.hub.stream_count(),
+        "channels": crate::channels::REGISTRY.len(),
+        "schema_version": crate::channels::SCHEMA_VERSION,
+    }))
+}
+
+/// Whether `Authorization: Bearer <key>` carries the publisher key (constant-time compare).
+pub(crate) fn publisher_authorized(app: &App, headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| app.config.publisher_key.matches(given.trim()))
+}

@@ -1,0 +1,198 @@
+//! The hub: which connection listens to which stream, and local fan-out.
+//!
+//! Streams are spread over shards by hash, each a `std::sync::Mutex` (no `.await` ever
+//! happens under it). Within a stream, subscribers are grouped by identifier, because the
+//! data frame embeds the identifier: a broadcast encodes one frame per group and shares
+//! its bytes (a refcount bump) across the group. Pushing into an [`Outbox`] never waits,
+//! so a slow client can only hurt itself.
+
+pub mod outbox;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+
+pub use outbox::{Outbox, Push};
+
+/// Identifies one connection for the hub's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+impl SessionId {
+    /// A fresh id.
+    pub fn next() -> Self {
+        SessionId(NEXT_SESSION.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One listener of a stream.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    /// Its connection.
+    pub session: SessionId,
+    /// Where its frames go.
+    pub outbox: Outbox,
+}
+
+/// What a broadcast did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanoutStats {
+    /// Frames queued.
+    pub queued: usize,
+    /// Connections dropped as too slow by this broadcast.
+    pub overflowed: usize,
+}
+
+impl std::ops::AddAssign for FanoutStats {
+    fn add_assign(&mut self, o: Self) {
+        self.queued += o.queued;
+        self.overflowed += o.overflowed;
+    }
+}
+
+/// How a broadcast's message becomes a frame for one identifier group.
+pub trait Encode {
+    /// The frame for subscribers that used `identifier`.
+    fn frame(&self, identifier: &str) -> Utf8Bytes;
+}
+
+impl<F: Fn(&str) -> String> Encode for F {
+    fn frame(&self, identifier: &str) -> Utf8Bytes {
+        self(identifier).into()
+    }
+}
+
+type Groups = HashMap<Arc<str>, Vec<Subscriber>>;
+
+#[derive(Debug, Default)]
+struct Shard {
+    streams: Mutex<HashMap<Arc<str>, Groups>>,
+}
+
+/// The registry of streams and their subscribers.
+#[derive(Debug)]
+pub struct Hub {
+    shards: Box<[Shard]>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(16)
+    }
+}
+
+impl Hub {
+    /// A hub with `shards` shards.
+    pub fn new(shards: usize) -> Self {
+        Hub { shards: (0..shards.max(1)).map(|_| Shard::default()).collect() }
+    }
+
+    fn shard(&self, stream: &str) -> &Shard {
+        let mut h = DefaultHasher::new();
+        stream.hash(&mut h);
+        &self.shards[(h.finish() as usize) % self.shards.len()]
+    }
+
+    fn lock<'a>(shard: &'a Shard) -> std::sync::MutexGuard<'a, HashMap<Arc<str>, Groups>> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that
+        // matters more than losing every subscription, so keep serving.
+        shard.streams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a subscriber; the stream exists from now on for broadcasts.
+    pub fn subscribe(&self, stream: &str, identifier: &Arc<str>, sub: Subscriber) {
+        let mut map = Self::lock(self.shard(stream));
+        let groups = map.entry(Arc::from(stream)).or_default();
+        let list = groups.entry(identifier.clone()).or_default();
+        if !list.iter().any(|s| s.session == sub.session) {
+            list.push(sub);
+        }
+    }
+
+    /// Removes a subscriber; empty streams are dropped.
+    pub fn unsubscribe(&self, stream: &str, identifier: &str, session: SessionId) {
+        let mut map = Self::lock(self.shard(stream));
+        if let Some(groups) = map.get_mut(stream) {
+            if let Some(list) = groups.get_mut(identifier) {
+                list.retain(|s| s.session != session);
+                if list.is_empty() {
+                    groups.remove(identifier);
+                }
+            }
+            if groups.is_empty() {
+                map.remove(stream);
+            }
+        }
+    }
+
+    /// Delivers to every subscriber of `stream` but `exclude`; encodes once per identifier group.
+    pub fn broadcast(&self, stream: &str, encode: &dyn Encode, exclude: Option<SessionId>) -> FanoutStats {
+        let mut stats = FanoutStats::default();
+        let map = Self::lock(self.shard(stream));
+        let Some(groups) = map.get(stream) else { return stats };
+        for (identifier, subs) in groups {
+            let frame = encode.frame(identifier);
+            for s in subs {
+                if Some(s.session) == exclude {
+                    continue;
+                }
+                match s.outbox.push(frame.clone()) {
+                    Push::Queued => stats.queued += 1,
+                    Push::Overflow => stats.overflowed += 1,
+                    Push::Closed => {}
+                }
+            }
+        }
+        stats
+    }
+
+    /// Number of streams with at least one subscriber.
+    pub fn stream_count(&self) -> usize {
+        self.shards.iter().map(|s| Self::lock(s).len()).sum()
+    }
+
+    /// Number of subscribers of one stream.
+    pub fn subscriber_count(&self, stream: &str) -> usize {
+        Self::lock(self.shard(stream)).get(stream).map_or(0, |g| g.values().map(Vec::len).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn fanout_encodes_once_per_identifier_and_skips_the_excluded() {
+        let hub = Hub::new(4);
+        let (a, mut ra) = outbox::channel(1 << 20);
+        let (b, mut rb) = outbox::channel(1 << 20);
+        let (c, mut rc) = outbox::channel(1 << 20);
+        let id1: Arc<str> = Arc::from("id1");
+        let id2: Arc<str> = Arc::from("id2");
+        let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
+        hub.subscribe("s", &id1, Subscriber { session: sa, outbox: a });
+        hub.subscribe("s", &id1, Subscriber { session: sb, outbox: b });
+        hub.subscribe("s", &id2, Subscriber { session: sc, outbox: c });
+        let encodes = std::cell::Cell::new(0);
+        let enc = |id: &str| {
+            encodes.set(encodes.get() + 1);
+            format!("frame:{id}")
+        };
+        let stats = hub.broadcast("s", &enc, Some(sb));
+        assert_eq!(stats.queued, 2);
+        assert_eq!(encodes.get(), 2);
+        assert_eq!(ra.recv().await.unwrap().as_str(), "frame:id1");
+        assert_eq!(rc.recv().await.unwrap().as_str(), "frame:id2");
+        assert!(rb.try_recv().is_none());
+        hub.unsubscribe("s", "id1", sa);
+        hub.unsubscribe("s", "id1", sb);
+        hub.unsubscribe("s", "id2", sc);
+        assert_eq!(hub.stream_count(), 0);
+    }
+}

@@ -1,0 +1,316 @@
+//! One WebSocket connection: authentication outcome, then a single `select!` loop over
+//! shutdown, slow-consumer eviction, token expiry, the ping timer, queued frames, results
+//! of background work (authorization, forwarded actions) and client commands.
+//!
+//! Every frame to the client goes through the connection's [`Outbox`], so the order a
+//! client sees is the order frames were queued; the loop writes bursts with one flush,
+//! under the write timeout. Work that may wait on the network (ownership callbacks,
+//! forwarded actions) runs in spawned tasks, so the loop never stops reading or writing.
+
+mod subscribe;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::auth::{AuthError, Principal};
+use crate::codegen_support::ChannelDescriptor;
+use crate::hub::outbox::{self, Inbox};
+use crate::hub::{Outbox, SessionId};
+use crate::protocol::command::{self, Command};
+use crate::protocol::{frame, Dialect};
+
+pub use subscribe::SubscribeOutcome;
+
+/// Error codes any action may answer (mirrored in the generated TypeScript).
+pub const BUILTIN_ERRORS: &[&str] = &["invalid_request", "unknown_action", "forbidden", "backend_unavailable", "rate_limited"];
+
+/// Protocol errors tolerated in [`ERROR_WINDOW`] before the connection is dropped.
+const MAX_PROTOCOL_ERRORS: u32 = 10;
+const ERROR_WINDOW: Duration = Duration::from_secs(10);
+/// Most frames written per flush.
+const MAX_BATCH: usize = 256;
+
+/// What the upgrade handler learned before handing over the socket.
+pub struct Handshake {
+    /// The negotiated dialect.
+    pub dialect: Dialect,
+    /// The authentication outcome.
+    pub auth: Result<Principal, AuthError>,
+    /// The request path and query, tokens redacted, for logs.
+    pub request: String,
+}
+
+/// One active subscription.
+pub(crate) struct Subscription {
+    pub channel: &'static ChannelDescriptor,
+    pub identifier: Arc<str>,
+    pub params: Value,
+    pub streams: Vec<String>,
+}
+
+/// Messages from background tasks back into the loop.
+pub(crate) enum Internal {
+    Subscribed(SubscribeOutcome),
+}
+
+/// Per-connection state the loop owns.
+pub(crate) struct Session {
+    pub app: Arc<App>,
+    pub id: SessionId,
+    pub dialect: Dialect,
+    pub principal: Principal,
+    pub claims_json: Value,
+    pub outbox: Outbox,
+    pub internal: mpsc::UnboundedSender<Internal>,
+    pub subs: HashMap<Arc<str>, Subscription>,
+    pub pending: HashSet<Arc<str>>,
+    errors: (u32, Instant),
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Session {
+    /// Queues a frame; an overflow is handled by the loop (it watches the inbox).
+    pub fn send(&self, text: String) {
+        let _ = self.outbox.push(Utf8Bytes::from(text));
+    }
+
+    /// Counts a protocol error; true when the connection should be dropped.
+    fn protocol_error(&mut self, what: &str) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.errors.1) > ERROR_WINDOW {
+            self.errors = (0, now);
+        }
+        self.errors.0 += 1;
+        tracing::debug!(session = self.id.0, error = what, "protocol error");
+        self.errors.0 > MAX_PROTOCOL_ERRORS
+    }
+
+    /// Token bucket over client commands.
+    fn admit_command(&mut self) -> bool {
+        let cfg = &self.app.config;
+        let now = Instant::now();
+        let rate = cfg.commands_per_second as f64;
+        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate).min(cfg.command_burst as f64);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Why the loop ended, and what the client is told.
+enum End {
+    Disconnect(&'static str, bool),
+    Close(CloseFrame),
+    Gone,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Runs a connection to its end.
+pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
+    let (mut sink, mut stream) = socket.split();
+    let principal = match hs.auth {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = match e {
+                AuthError::Expired => "token_expired",
+                _ => "unauthorized",
+            };
+            tracing::info!(request = %hs.request, reason, error = %e, "connection refused");
+            let _ = finish(&mut sink, End::Disconnect(reason, false), Duration::from_millis(app.config.write_timeout_ms as u64)).await;
+            return;
+        }
+    };
+    let id = SessionId::next();
+    let (outbox, mut inbox) = outbox::channel(app.config.max_outbound_queue_bytes);
+    let overflow = inbox.watch();
+    let (internal, mut internal_rx) = mpsc::unbounded_channel();
+    let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
+    tracing::info!(session = id.0, request = %hs.request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
+    let expires_in = principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
+    let mut s = Session {
+        app: app.clone(),
+        id,
+        dialect: hs.dialect,
+        principal,
+        claims_json,
+        outbox,
+        internal,
+        subs: HashMap::new(),
+        pending: HashSet::new(),
+        errors: (0, Instant::now()),
+        tokens: app.config.command_burst as f64,
+        refilled: Instant::now(),
+    };
+    app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.send(frame::welcome(None, None));
+
+    let write_timeout = Duration::from_millis(app.config.write_timeout_ms as u64);
+    let ping_every = Duration::from_millis(app.config.ping_interval_ms as u64);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
+    tokio::pin!(expiry);
+
+    let end = loop {
+        tokio::select! {
+            biased;
+            _ = app.shutdown.cancelled() => break End::Disconnect("server_restart", true),
+            _ = overflow.overflowed() => break End::Disconnect("too_slow", true),
+            _ = &mut expiry => break End::Disconnect("token_expired", false),
+            Some(first) = inbox.recv() => {
+                if write_batch(&mut sink, &mut inbox, first, write_timeout).await.is_err() {
+                    break End::Gone;
+                }
+            }
+            _ = ping.tick() => s.send(frame::ping(unix_now())),
+            Some(msg) = internal_rx.recv() => match msg {
+                Internal::Subscribed(outcome) => subscribe::complete(&mut s, outcome),
+            },
+            msg = stream.next() => match msg {
+                None | Some(Ok(Message::Close(_))) => break End::Gone,
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(end) = handle_text(&mut s, &text) {
+                        break end;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    if s.protocol_error("binary frame") {
+                        break End::Disconnect("invalid_request", false);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break read_error(e),
+            },
+        }
+    };
+    for sub in s.subs.values() {
+        for stream in &sub.streams {
+            app.hub.unsubscribe(stream, &sub.identifier, s.id);
+        }
+    }
+    app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    let reason = match &end {
+        End::Disconnect(r, _) => *r,
+        End::Close(_) => "close",
+        End::Gone => "client_closed",
+    };
+    tracing::info!(session = id.0, reason, subscriptions = s.subs.len(), "disconnected");
+    let _ = finish(&mut sink, end, write_timeout).await;
+}
+
+/// Too-large messages get close code 1009 (what Autobahn and browsers expect); anything else
+/// means the socket is broken.
+fn read_error(e: axum::Error) -> End {
+    let text = e.to_string();
+    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") || text.contains("Capacity") {
+        End::Close(CloseFrame { code: 1009, reason: "message too big".into() })
+    } else {
+        tracing::debug!(error = %text, "read error");
+        End::Gone
+    }
+}
+
+async fn write_batch(sink: &mut SplitSink<WebSocket, Message>, inbox: &mut Inbox, first: Utf8Bytes, timeout: Duration) -> Result<(), ()> {
+    let write = async {
+        sink.feed(Message::Text(first)).await?;
+        for _ in 1..MAX_BATCH {
+            match inbox.try_recv() {
+                Some(f) => sink.feed(Message::Text(f)).await?,
+                None => break,
+            }
+        }
+        sink.flush().await
+    };
+    match tokio::time::timeout(timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn finish(sink: &mut SplitSink<WebSocket, Message>, end: End, timeout: Duration) -> Result<(), ()> {
+    let work = async {
+        match end {
+            End::Disconnect(reason, reconnect) => {
+                sink.send(Message::Text(frame::disconnect(reason, reconnect).into())).await?;
+                sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.into() }))).await?;
+            }
+            End::Close(cf) => sink.send(Message::Close(Some(cf))).await?,
+            End::Gone => {}
+        }
+        sink.close().await
+    };
+    tokio::time::timeout(timeout, work).await.map_err(|_| ())?.map_err(|_| ())
+}
+
+/// Handles one text frame; `Some` ends the connection.
+fn handle_text(s: &mut Session, text: &str) -> Option<End> {
+    let cmd = match command::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            return s.protocol_error(&e.to_string()).then_some(End::Disconnect("invalid_request", false));
+        }
+    };
+    if !matches!(cmd, Command::Pong) && !s.admit_command() {
+        if let Command::Message { identifier, data } = &cmd {
+            if let Some(sub) = s.subs.get(identifier.as_str()) {
+                let action = data.get("action").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let reference = data.get(crate::actions::REF_KEY).and_then(Value::as_str).map(str::to_owned);
+                let message = frame::reply(reference.as_deref(), &action, Err(serde_json::json!({"code": "rate_limited", "message": "too many commands; slow down"})));
+                s.send(frame::data(&sub.identifier, &message.to_string()));
+            }
+        }
+        tracing::debug!(session = s.id.0, "command dropped by the rate limit");
+        return None;
+    }
+    match cmd {
+        Command::Subscribe { identifier, history } => subscribe::start(s, identifier, history),
+        Command::Unsubscribe { identifier } => {
+            s.pending.remove(identifier.as_str());
+            if let Some(sub) = s.subs.remove(identifier.as_str()) {
+                for stream in &sub.streams {
+                    s.app.hub.unsubscribe(stream, &sub.identifier, s.id);
+                }
+            }
+        }
+        Command::Message { identifier, data } => match s.subs.get(identifier.as_str()) {
+            Some(sub) => {
+                let performer = crate::actions::Performer {
+                    session: s.id,
+                    outbox: s.outbox.clone(),
+                    identifier: sub.identifier.clone(),
+                    channel: sub.channel,
+                    params: sub.params.clone(),
+                    streams: sub.streams.clone(),
+                    principal: s.claims_json.clone(),
+                };
+                crate::actions::perform(&s.app, performer, data);
+            }
+            None => tracing::debug!(session = s.id.0, "message for an identifier that is not subscribed"),
+        },
+        Command::History { identifier, history } => {
+            if let Some(sub) = s.subs.get(identifier.as_str()) {
+                let id = sub.identifier.clone();
+                subscribe::history(s, &id, &history);
+            }
+        }
+        Command::Pong => {}
+        Command::Whisper { .. } => tracing::debug!(session = s.id.0, "whisper is not declared by any channel; ignored"),
+    }
+    None
+}

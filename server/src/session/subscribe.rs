@@ -1,0 +1,182 @@
+//! `subscribe`: parse the identifier, validate the params, authorize (in a spawned task,
+//! since ownership may ask the backend), compute the streams, then — back in the loop —
+//! queue `confirm_subscription`, register the streams and send any on-subscribe messages.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Internal, Session, Subscription};
+use crate::codegen_support::{ChannelDescriptor, OnSubscribeDescriptor};
+use crate::protocol::command::HistoryRequest;
+use crate::protocol::{frame, identifier, Dialect};
+use crate::resolver::Scoped;
+use crate::{broker, validation};
+
+/// The result of authorizing one subscribe.
+pub struct SubscribeOutcome {
+    identifier: Arc<str>,
+    channel: &'static ChannelDescriptor,
+    params: Value,
+    history: Option<HistoryRequest>,
+    result: Result<Vec<String>, &'static str>,
+}
+
+fn reject(s: &Session, identifier: &str, reason: &'static str, detail: &str) {
+    tracing::info!(session = s.id.0, identifier, reason, detail, "subscription rejected");
+    s.send(frame::reject(identifier, reason));
+}
+
+/// Checks what can be checked at once and spawns the authorization.
+pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest>) {
+    // Clients re-send `subscribe` until confirmed (Rails' guarantor): duplicates are normal.
+    if s.subs.contains_key(raw.as_str()) || s.pending.contains(raw.as_str()) {
+        return;
+    }
+    let parsed = match identifier::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => return reject(s, &raw, "invalid_identifier", &e.to_string()),
+    };
+    let Some(channel) = crate::channels::find(&parsed.channel) else {
+        let name: String = parsed.channel.chars().take(64).collect();
+        return reject(s, &raw, "unknown_channel", &name);
+    };
+    if s.subs.len() + s.pending.len() >= s.app.config.max_subscriptions_per_connection as usize {
+        return reject(s, &raw, "too_many_subscriptions", "per-connection limit reached");
+    }
+    if let Err(v) = validation::validate(channel.params_schema, &parsed.params) {
+        let detail = v.iter().map(|v| format!("{} {}", if v.path.is_empty() { "/" } else { &v.path }, v.message)).collect::<Vec<_>>().join("; ");
+        return reject(s, &raw, "invalid_params", &detail);
+    }
+    let identifier: Arc<str> = Arc::from(raw);
+    s.pending.insert(identifier.clone());
+    let app = s.app.clone();
+    let claims = s.principal.claims.clone();
+    let claims_json = s.claims_json.clone();
+    let tx = s.internal.clone();
+    let params = parsed.params;
+    s.app.sessions.spawn(async move {
+        let scoped = Scoped { inner: &app.ownership, principal: &claims_json, params: &params };
+        let result = match (channel.authorize)(&params, &claims, &scoped).await {
+            Ok(true) => (channel.stream_keys)(&params, &claims).map_err(|e| {
+                tracing::warn!(channel = channel.name, error = %e, "stream key refused");
+                "invalid_params"
+            }),
+            Ok(false) => Err("forbidden"),
+            Err(e) => {
+                tracing::warn!(channel = channel.name, error = %e, "ownership could not be resolved");
+                Err("resolver_unavailable")
+            }
+        };
+        let _ = tx.send(Internal::Subscribed(SubscribeOutcome { identifier, channel, params, history, result }));
+    });
+}
+
+/// Applies an authorization outcome, unless the client unsubscribed meanwhile.
+pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
+    if !s.pending.remove(&o.identifier) {
+        return;
+    }
+    let streams = match o.result {
+        Ok(streams) => streams,
+        Err(reason) => return reject(s, &o.identifier, reason, o.channel.name),
+    };
+    // Queue the confirmation, then register, with no await in between: the writer runs
+    // after this returns, so the client can never see the confirmation before the streams
+    // are live, and every broadcast to them is queued after it.
+    s.send(frame::confirm(&o.identifier));
+    let sub = crate::hub::Subscriber { session: s.id, outbox: s.outbox.clone() };
+    for stream in &streams {
+        s.app.hub.subscribe(stream, &o.identifier, sub.clone());
+    }
+    tracing::debug!(session = s.id.0, channel = o.channel.name, streams = ?streams, "subscribed");
+    for msg in o.channel.on_subscribe {
+        send_on_subscribe(s, &o.identifier, o.channel, msg, &o.params);
+    }
+    let identifier = o.identifier.clone();
+    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier: identifier.clone(), params: o.params, streams });
+    if let Some(h) = o.history {
+        history(s, &identifier, &h);
+    }
+}
+
+/// Answers a history request. Replay comes with reliable streams; until a stream has a
+/// history store the server must still answer, and says plainly it cannot fill the gap.
+pub(crate) fn history(s: &Session, identifier: &str, _request: &HistoryRequest) {
+    if s.dialect == Dialect::Ext {
+        s.send(frame::history(identifier, false));
+    }
+}
+
+fn send_on_subscribe(s: &Session, identifier: &str, channel: &ChannelDescriptor, msg: &OnSubscribeDescriptor, params: &Value) {
+    let Some(event) = channel.event(msg.event) else { return };
+    let template: Value = serde_json::from_str(msg.payload).unwrap_or(Value::Null);
+    let payload = fill(&template, params, &s.claims_json);
+    if let Err(v) = validation::validate(event.payload_schema, &payload) {
+        tracing::error!(channel = channel.name, event = msg.event, violations = ?v, "on-subscribe payload does not match its schema; not sent");
+        return;
+    }
+    let message = broker::envelope::encode(event, &payload);
+    s.send(frame::data(identifier, &message));
+}
+
+/// Replaces `{params.x}` / `{claims.x}` in string values; a string that is exactly one
+/// placeholder takes the referenced value with its JSON type.
+fn fill(template: &Value, params: &Value, claims: &Value) -> Value {
+    let lookup = |path: &str| -> Option<Value> {
+        let (root, key) = path.split_once('.')?;
+        match root {
+            "params" => params.get(key).cloned(),
+            "claims" => claims.get(key).cloned(),
+            _ => None,
+        }
+    };
+    match template {
+        Value::String(t) => {
+            if let Some(inner) = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                if !inner.contains(['{', '}']) {
+                    return lookup(inner).unwrap_or(Value::Null);
+                }
+            }
+            let mut out = String::new();
+            let mut rest = t.as_str();
+            while let Some(start) = rest.find('{') {
+                out.push_str(&rest[..start]);
+                match rest[start..].find('}') {
+                    Some(end) => {
+                        let key = &rest[start + 1..start + end];
+                        match lookup(key) {
+                            Some(Value::String(v)) => out.push_str(&v),
+                            Some(v) => out.push_str(&v.to_string()),
+                            None => {}
+                        }
+                        rest = &rest[start + end + 1..];
+                    }
+                    None => {
+                        out.push_str(&rest[start..]);
+                        rest = "";
+                    }
+                }
+            }
+            out.push_str(rest);
+            Value::String(out)
+        }
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), fill(v, params, claims))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|v| fill(v, params, claims)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn on_subscribe_templates_keep_types() {
+        let params = json!({"account_id": "a1", "n": 3});
+        let claims = json!({"sub": "u1"});
+        let t = json!({"account_id": "{params.account_id}", "n": "{params.n}", "who": "user {claims.sub} of {params.account_id}"});
+        assert_eq!(fill(&t, &params, &claims), json!({"account_id": "a1", "n": 3, "who": "user u1 of a1"}));
+    }
+}

@@ -1,0 +1,171 @@
+//! A real `cableway serve` process for black-box tests: started on a free port with its
+//! own keys, its logs captured to a file, stopped (SIGTERM, then kill) when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::cableway_bin;
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// HS256 secret of its tokens.
+    pub secret: String,
+    /// Its publisher key.
+    pub publisher_key: String,
+    /// Its stderr (the logs).
+    pub log_path: PathBuf,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Extra command-line arguments to `serve`.
+    pub args: Vec<String>,
+}
+
+impl Options {
+    /// Adds an environment variable.
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Adds arguments.
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.into());
+        self
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Server {
+    /// Starts a server with default test settings.
+    pub fn start() -> Server {
+        Server::start_with(Options::default())
+    }
+
+    /// Starts a server; blocks until it listens.
+    pub fn start_with(opts: Options) -> Server {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let secret = format!("test-secret-{}-{n}-0123456789abcdef", std::process::id());
+        let publisher_key = format!("test-publisher-{}-{n}-0123456789abcdef0123", std::process::id());
+        let log_path = std::env::temp_dir().join(format!("cableway-test-{}-{n}.log", std::process::id()));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut cmd = Command::new(cableway_bin());
+        cmd.arg("serve").arg("--bind").arg("127.0.0.1:0").args(&opts.args);
+        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("CABLEWAY_JWT_SECRET", &secret).env("CABLEWAY_PUBLISHER_KEY", &publisher_key).env("CABLEWAY_LOG", "debug");
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(log);
+        let mut child = cmd.spawn().expect("spawn cableway serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("cableway listening on http://") {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a.parse().expect("listen address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; log:\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
+            }
+        };
+        Server { child: Some(child), addr, secret, publisher_key, log_path }
+    }
+
+    /// Signs claims with the server's key.
+    pub fn sign(&self, claims: &Value) -> String {
+        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes());
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).expect("sign")
+    }
+
+    /// A valid user token for `sub` in `account` with `permissions`, valid one hour.
+    pub fn token(&self, sub: &str, account: &str, permissions: &[&str]) -> String {
+        self.sign(&claims(sub, account, permissions, "user", 3600))
+    }
+
+    /// `ws://addr/cable?token=...`.
+    pub fn cable_url(&self, token: Option<&str>) -> String {
+        match token {
+            Some(t) => format!("ws://{}/cable?token={t}", self.addr),
+            None => format!("ws://{}/cable", self.addr),
+        }
+    }
+
+    /// `http://addr`.
+    pub fn http(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// POSTs a publication (or batch) with the publisher key.
+    pub async fn publish(&self, body: &Value) -> (u16, Value) {
+        let resp = reqwest::Client::new().post(format!("{}/broadcast", self.http())).bearer_auth(&self.publisher_key).json(body).send().await.expect("POST /broadcast");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Records an ownership fact in the embedded registry.
+    pub async fn own(&self, kind: &str, id: &str, account: &str) {
+        let resp = reqwest::Client::new()
+            .put(format!("{}/resources/{kind}/{id}", self.http()))
+            .bearer_auth(&self.publisher_key)
+            .json(&json!({ "account_id": account }))
+            .send()
+            .await
+            .expect("PUT /resources");
+        assert_eq!(resp.status().as_u16(), 204, "recording {kind}/{id}");
+    }
+
+    /// The server's log so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status (up to `timeout`).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Claims of a principal, expiring `ttl` seconds from now.
+pub fn claims(sub: &str, account: &str, permissions: &[&str], kind: &str, ttl: i64) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    json!({ "sub": sub, "account_id": account, "permissions": permissions, "kind": kind, "iat": now, "exp": now + ttl })
+}
