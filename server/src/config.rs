@@ -291,7 +291,7 @@ pub struct KeyArgs {
 }
 
 /// Flags of `cableway serve`. Each also reads the environment variable shown in `--help`;
-/// settings without a flag are read from `CABLEWAY_*` or the TOML file by [`Config::load`].
+/// settings without a flag come from `CABLEWAY_*` variables or the TOML file.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServeArgs {
     /// TOML config file.

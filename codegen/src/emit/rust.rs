@@ -103,9 +103,12 @@ fn rust_ty(ty: &Ty) -> TokenStream {
             let t = rust_ty(t);
             quote!(::std::vec::Vec<#t>)
         }
+        // Maps keep their keys in the order received: the typed view must hand back the
+        // very JSON it was given.
+        Ty::Map(t) if **t == Ty::Any => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
         Ty::Map(t) => {
             let t = rust_ty(t);
-            quote!(::std::collections::BTreeMap<::std::string::String, #t>)
+            quote!(::indexmap::IndexMap<::std::string::String, #t>)
         }
         Ty::Object(_) => quote!(::serde_json::Value),
         Ty::Named(n) => {
@@ -209,7 +212,7 @@ fn object(name: &Ident, docs: &TokenStream, obj: &ObjectTy) -> TokenStream {
             (quote!(), quote! {
                 /// Keys not declared in the schema.
                 #[serde(flatten)]
-                pub extra: ::std::collections::BTreeMap<::std::string::String, #t>,
+                pub extra: ::indexmap::IndexMap<::std::string::String, #t>,
             })
         }
     };
