@@ -134,7 +134,7 @@ fn relay(app: &App, p: &Performer, event: &str, payload: Value, exclude_sender: 
     }
     let publication = Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() };
     let exclude = exclude_sender.then_some(p.session);
-    broker::deliver(&app.hub, app.registry(), std::slice::from_ref(&publication), exclude);
+    broker::deliver(&app.sinks(), std::slice::from_ref(&publication), exclude);
     Ok(())
 }
 
@@ -165,7 +165,7 @@ async fn forward(app: &App, p: &Performer, action: &ActionDescriptor, path: &str
                 }
             }
         }
-        broker::deliver(&app.hub, app.registry(), &pubs, None);
+        broker::deliver(&app.sinks(), &pubs, None);
     }
     if let Some(error) = answer.get("error") {
         let code = error.get("code").and_then(Value::as_str).unwrap_or("backend_unavailable");

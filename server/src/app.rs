@@ -7,13 +7,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Verifier;
+use crate::broker::Sinks;
+use crate::history::memory::MemoryHistory;
+use crate::history::HistoryStore;
+use crate::session::resume::SessionStore;
 use crate::config::{Config, ResolverKind};
 use crate::hub::Hub;
 use crate::resolver::registry::Registry;
 use crate::resolver::{http::Callback, Ownership};
 
 /// Everything the server shares.
-#[derive(Debug)]
 pub struct App {
     /// Settings.
     pub config: Config,
@@ -23,6 +26,10 @@ pub struct App {
     pub hub: Hub,
     /// Who owns which resource.
     pub ownership: Ownership,
+    /// Per-stream history for replay after reconnect.
+    pub history: Box<dyn HistoryStore>,
+    /// Sessions kept for resume (`?sid=`).
+    pub resume: SessionStore,
     /// HTTP client for forwarded actions (with the forward timeout).
     pub backend: reqwest::Client,
     /// Cancelled on SIGTERM/SIGINT: sessions drain and the listener stops.
@@ -60,7 +67,34 @@ impl App {
         };
         let backend = reqwest::Client::builder().timeout(Duration::from_millis(config.forward_timeout_ms as u64)).build().unwrap_or_default();
         crate::validation::warm_up();
-        Ok(App { config, verifier, hub: Hub::default(), ownership, backend, shutdown: CancellationToken::new(), sessions: TaskTracker::new(), connections: AtomicUsize::new(0) })
+        let now = crate::auth::unix_now().max(0) as u64;
+        let resume = SessionStore::new(Duration::from_secs(config.session_ttl_seconds));
+        Ok(App {
+            config,
+            verifier,
+            hub: Hub::default(),
+            ownership,
+            history: Box::new(MemoryHistory::new(now)),
+            resume,
+            backend,
+            shutdown: CancellationToken::new(),
+            sessions: TaskTracker::new(),
+            connections: AtomicUsize::new(0),
+        })
+    }
+
+    /// Where publications are delivered.
+    pub fn sinks(&self) -> Sinks<'_> {
+        Sinks { hub: &self.hub, history: self.history.as_ref(), registry: self.registry() }
+    }
+
+    /// Drops expired history and resumable sessions; run periodically.
+    pub fn sweep(&self) {
+        let now = crate::auth::unix_now().max(0) as u64;
+        let streams = self.history.sweep(now);
+        let sessions = self.resume.sweep();
+        let (messages, bytes) = self.history.usage();
+        tracing::debug!(streams_dropped = streams, sessions_dropped = sessions, messages, bytes, "history swept");
     }
 
     /// The embedded registry, when it is the configured resolver.

@@ -30,6 +30,7 @@ pub mod channels;
 pub mod cli;
 pub mod codegen_support;
 pub mod config;
+pub mod history;
 pub mod http;
 pub mod hub;
 pub mod protocol;

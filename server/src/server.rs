@@ -38,6 +38,16 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         let _ = tcp.set_nodelay(true);
     });
     let server = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(token.clone().cancelled_owned()).into_future());
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                _ = sweeper.shutdown.cancelled() => break,
+                _ = every.tick() => sweeper.sweep(),
+            }
+        }
+    });
     let trigger = token.clone();
     tokio::spawn(async move {
         shutdown.await;

@@ -75,10 +75,51 @@ pub fn validate(schema: &'static str, instance: &Value) -> Result<(), Vec<Violat
     if validator.is_valid(instance) {
         return Ok(());
     }
-    let violations: Vec<Violation> = validator
-        .iter_errors(instance)
-        .take(MAX_VIOLATIONS)
-        .map(|e| Violation { path: e.instance_path().to_string(), message: e.masked().to_string() })
-        .collect();
+    let violations: Vec<Violation> = validator.iter_errors(instance).flat_map(|e| violations_of(&e)).take(MAX_VIOLATIONS).collect();
     Err(violations)
+}
+
+/// The violations one error stands for. A missing or unexpected property is reported at the
+/// property's own pointer (jsonschema reports it at the parent object), so every path names
+/// the bad field; an unexpected property is one violation per key.
+fn violations_of(e: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
+    use jsonschema::error::ValidationErrorKind;
+    let at = e.instance_path().to_string();
+    match e.kind() {
+        ValidationErrorKind::Required { property: Value::String(name) } => {
+            vec![Violation { path: format!("{at}/{}", escape_pointer(name)), message: "required property is missing".into() }]
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| Violation { path: format!("{at}/{}", escape_pointer(name)), message: "property is not allowed here (the schema declares no such property)".into() })
+            .collect(),
+        _ => vec![Violation { path: at, message: e.masked().to_string() }],
+    }
+}
+
+/// One JSON pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`).
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn notification_schema() -> &'static str {
+        crate::channels::find("NotificationChannel").and_then(|c| c.event("new_notification")).expect("new_notification").payload_schema
+    }
+
+    #[test]
+    fn missing_and_extra_properties_are_reported_at_their_own_pointer() {
+        let payload = json!({ "id": "n1", "account_id": "acc1", "notification_type": "t", "message": "m", "severity": "info", "read": false,
+            "created_at": "2026-01-01T00:00:00Z", "a/b~c": "SECRET-1", "zz": "SECRET-2" });
+        let v = validate(notification_schema(), &payload).expect_err("invalid");
+        let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
+        assert!(paths.contains(&"/title"), "{v:?}");
+        assert!(paths.contains(&"/a~1b~0c") && paths.contains(&"/zz"), "{v:?}");
+        assert!(v.iter().all(|v| !v.message.contains("SECRET") && !v.message.contains("zz")), "{v:?}");
+    }
 }

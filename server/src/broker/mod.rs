@@ -12,8 +12,11 @@ use serde_json::Value;
 
 use crate::channels::REGISTRY;
 use crate::codegen_support::{ChannelDescriptor, EventDescriptor};
+use std::sync::Arc;
+
+use crate::history::HistoryStore;
 use crate::hub::{FanoutStats, Hub, SessionId};
-use crate::protocol::frame;
+use crate::protocol::{frame, Dialect};
 use crate::resolver::registry::Registry;
 use crate::validation::{self, Violation};
 
@@ -139,11 +142,23 @@ pub struct DeliveryReport {
     pub slow_disconnects: usize,
 }
 
-/// Delivers checked publications: ownership facts first, then one envelope per publication.
-pub fn deliver(hub: &Hub, registry: Option<&Registry>, pubs: &[Publication], exclude: Option<SessionId>) -> DeliveryReport {
+/// Where deliveries go.
+pub struct Sinks<'a> {
+    /// Local fan-out.
+    pub hub: &'a Hub,
+    /// Positions and replay.
+    pub history: &'a dyn HistoryStore,
+    /// The embedded ownership registry, when it is the resolver.
+    pub registry: Option<&'a Registry>,
+}
+
+/// Delivers checked publications: ownership facts first, then, per stream, a position from
+/// the history and the envelope (encoded once) to every subscriber but `exclude`.
+pub fn deliver(sinks: &Sinks<'_>, pubs: &[Publication], exclude: Option<SessionId>) -> DeliveryReport {
     let mut report = DeliveryReport::default();
+    let now = crate::auth::unix_now().max(0) as u64;
     for p in pubs {
-        if let (Some(reg), Some(owner)) = (registry, p.event.owner) {
+        if let (Some(reg), Some(owner)) = (sinks.registry, p.event.owner) {
             let id = p.payload.pointer(owner.id).and_then(value_text);
             let account = p.payload.pointer(owner.account).and_then(value_text);
             if let (Some(id), Some(account)) = (id, account) {
@@ -152,10 +167,16 @@ pub fn deliver(hub: &Hub, registry: Option<&Registry>, pubs: &[Publication], exc
                 }
             }
         }
-        let message = envelope::encode(p.event, &p.payload);
+        let message: Arc<str> = Arc::from(envelope::encode(p.event, &p.payload));
         let mut stats = FanoutStats::default();
         for stream in &p.streams {
-            stats += hub.broadcast(stream, &|identifier: &str| frame::data(identifier, &message), exclude);
+            sinks.history.append(stream, &message, p.channel.history, now, &mut |pos| {
+                let encode = |identifier: &str, dialect: Dialect| match dialect {
+                    Dialect::V1 => frame::data(identifier, &message),
+                    Dialect::Ext => frame::data_at(identifier, &message, stream, &pos.epoch, pos.offset),
+                };
+                stats += sinks.hub.broadcast(stream, &encode, exclude);
+            });
             if !report.streams.contains(stream) {
                 report.streams.push(stream.clone());
             }

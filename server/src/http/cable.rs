@@ -45,12 +45,20 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         }
         None => Dialect::V1,
     };
+    let restore_sid = restore_sid(&uri, &headers);
     let app2 = app.clone();
     ws.on_upgrade(move |socket| {
-        let hs = Handshake { dialect, auth, request };
+        let hs = Handshake { dialect, auth, request, restore_sid };
         let tracker = app2.sessions.clone();
         async move {
             tracker.track_future(session::run(app2, socket, hs)).await;
         }
     })
+}
+
+/// The session to resume, from `?sid=` or the `X-AnyCable-Restore-SID` header.
+fn restore_sid(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let from_query = uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sid=")).map(str::to_owned));
+    let sid = from_query.or_else(|| headers.get("x-anycable-restore-sid").and_then(|v| v.to_str().ok()).map(str::to_owned))?;
+    (sid.len() <= 64 && sid.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(sid)
 }

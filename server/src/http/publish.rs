@@ -70,7 +70,7 @@ pub(super) async fn broadcast(State(app): State<Arc<App>>, headers: HeaderMap, b
         let body = json!({ "error": "invalid_payload", "message": "nothing was published: the payload does not match the event's schema", "errors": violations });
         return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
     }
-    let report = broker::deliver(&app.hub, app.registry(), &pubs, None);
+    let report = broker::deliver(&app.sinks(), &pubs, None);
     tracing::debug!(published = pubs.len(), deliveries = report.deliveries, "published");
     (StatusCode::OK, Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries: report.deliveries })).into_response()
 }

@@ -18,6 +18,8 @@ use axum::extract::ws::Utf8Bytes;
 
 pub use outbox::{Outbox, Push};
 
+use crate::protocol::Dialect;
+
 /// Identifies one connection for the hub's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub u64);
@@ -38,6 +40,8 @@ pub struct Subscriber {
     pub session: SessionId,
     /// Where its frames go.
     pub outbox: Outbox,
+    /// Its protocol: ext subscribers get stream positions on every data frame.
+    pub dialect: Dialect,
 }
 
 /// What a broadcast did.
@@ -56,19 +60,20 @@ impl std::ops::AddAssign for FanoutStats {
     }
 }
 
-/// How a broadcast's message becomes a frame for one identifier group.
+/// How a broadcast's message becomes a frame for one group of subscribers.
 pub trait Encode {
-    /// The frame for subscribers that used `identifier`.
-    fn frame(&self, identifier: &str) -> Utf8Bytes;
+    /// The frame for subscribers that used `identifier` and speak `dialect`.
+    fn frame(&self, identifier: &str, dialect: Dialect) -> Utf8Bytes;
 }
 
-impl<F: Fn(&str) -> String> Encode for F {
-    fn frame(&self, identifier: &str) -> Utf8Bytes {
-        self(identifier).into()
+impl<F: Fn(&str, Dialect) -> String> Encode for F {
+    fn frame(&self, identifier: &str, dialect: Dialect) -> Utf8Bytes {
+        self(identifier, dialect).into()
     }
 }
 
-type Groups = HashMap<Arc<str>, Vec<Subscriber>>;
+/// Subscribers grouped by what their frame depends on: the identifier and the dialect.
+type Groups = HashMap<(Arc<str>, Dialect), Vec<Subscriber>>;
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -109,20 +114,21 @@ impl Hub {
     pub fn subscribe(&self, stream: &str, identifier: &Arc<str>, sub: Subscriber) {
         let mut map = Self::lock(self.shard(stream));
         let groups = map.entry(Arc::from(stream)).or_default();
-        let list = groups.entry(identifier.clone()).or_default();
+        let list = groups.entry((identifier.clone(), sub.dialect)).or_default();
         if !list.iter().any(|s| s.session == sub.session) {
             list.push(sub);
         }
     }
 
     /// Removes a subscriber; empty streams are dropped.
-    pub fn unsubscribe(&self, stream: &str, identifier: &str, session: SessionId) {
+    pub fn unsubscribe(&self, stream: &str, identifier: &Arc<str>, dialect: Dialect, session: SessionId) {
         let mut map = Self::lock(self.shard(stream));
         if let Some(groups) = map.get_mut(stream) {
-            if let Some(list) = groups.get_mut(identifier) {
+            let key = (identifier.clone(), dialect);
+            if let Some(list) = groups.get_mut(&key) {
                 list.retain(|s| s.session != session);
                 if list.is_empty() {
-                    groups.remove(identifier);
+                    groups.remove(&key);
                 }
             }
             if groups.is_empty() {
@@ -136,8 +142,8 @@ impl Hub {
         let mut stats = FanoutStats::default();
         let map = Self::lock(self.shard(stream));
         let Some(groups) = map.get(stream) else { return stats };
-        for (identifier, subs) in groups {
-            let frame = encode.frame(identifier);
+        for ((identifier, dialect), subs) in groups {
+            let frame = encode.frame(identifier, *dialect);
             for s in subs {
                 if Some(s.session) == exclude {
                     continue;
@@ -176,11 +182,11 @@ mod tests {
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
-        hub.subscribe("s", &id1, Subscriber { session: sa, outbox: a });
-        hub.subscribe("s", &id1, Subscriber { session: sb, outbox: b });
-        hub.subscribe("s", &id2, Subscriber { session: sc, outbox: c });
+        hub.subscribe("s", &id1, Subscriber { session: sa, outbox: a, dialect: Dialect::V1 });
+        hub.subscribe("s", &id1, Subscriber { session: sb, outbox: b, dialect: Dialect::V1 });
+        hub.subscribe("s", &id2, Subscriber { session: sc, outbox: c, dialect: Dialect::V1 });
         let encodes = std::cell::Cell::new(0);
-        let enc = |id: &str| {
+        let enc = |id: &str, _: Dialect| {
             encodes.set(encodes.get() + 1);
             format!("frame:{id}")
         };
@@ -190,9 +196,9 @@ mod tests {
         assert_eq!(ra.recv().await.unwrap().as_str(), "frame:id1");
         assert_eq!(rc.recv().await.unwrap().as_str(), "frame:id2");
         assert!(rb.try_recv().is_none());
-        hub.unsubscribe("s", "id1", sa);
-        hub.unsubscribe("s", "id1", sb);
-        hub.unsubscribe("s", "id2", sc);
+        hub.unsubscribe("s", &id1, Dialect::V1, sa);
+        hub.unsubscribe("s", &id1, Dialect::V1, sb);
+        hub.unsubscribe("s", &id2, Dialect::V1, sc);
         assert_eq!(hub.stream_count(), 0);
     }
 }

@@ -14,7 +14,7 @@ pub const V1: &str = "actioncable-v1-json";
 pub const EXT: &str = "actioncable-v1-ext-json";
 
 /// Which dialect a connection speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// Plain ActionCable.
     V1,

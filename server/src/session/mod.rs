@@ -7,6 +7,7 @@
 //! under the write timeout. Work that may wait on the network (ownership callbacks,
 //! forwarded actions) runs in spawned tasks, so the loop never stops reading or writing.
 
+pub mod resume;
 mod subscribe;
 
 use std::collections::{HashMap, HashSet};
@@ -46,6 +47,8 @@ pub struct Handshake {
     pub auth: Result<Principal, AuthError>,
     /// The request path and query, tokens redacted, for logs.
     pub request: String,
+    /// Ext protocol: the session to resume (`?sid=` or `X-AnyCable-Restore-SID`).
+    pub restore_sid: Option<String>,
 }
 
 /// One active subscription.
@@ -54,6 +57,10 @@ pub(crate) struct Subscription {
     pub identifier: Arc<str>,
     pub params: Value,
     pub streams: Vec<String>,
+    /// Registered in the hub. A restored subscription waits for the client's `history`.
+    pub live: bool,
+    /// When it was added.
+    pub since: Instant,
 }
 
 /// Messages from background tasks back into the loop.
@@ -158,7 +165,12 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         refilled: Instant::now(),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    s.send(frame::welcome(None, None));
+    let sid = (s.dialect == Dialect::Ext).then(resume::SessionStore::new_sid);
+    let restored = match (&sid, hs.restore_sid.as_deref()) {
+        (Some(_), Some(old)) => restore(&mut s, old),
+        _ => None,
+    };
+    s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
 
     let write_timeout = Duration::from_millis(app.config.write_timeout_ms as u64);
     let ping_every = Duration::from_millis(app.config.ping_interval_ms as u64);
@@ -178,7 +190,10 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
                     break End::Gone;
                 }
             }
-            _ = ping.tick() => s.send(frame::ping(unix_now())),
+            _ = ping.tick() => {
+                s.send(frame::ping(unix_now()));
+                go_live_unclaimed(&mut s);
+            }
             Some(msg) = internal_rx.recv() => match msg {
                 Internal::Subscribed(outcome) => subscribe::complete(&mut s, outcome),
             },
@@ -201,8 +216,18 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
     };
     for sub in s.subs.values() {
         for stream in &sub.streams {
-            app.hub.unsubscribe(stream, &sub.identifier, s.id);
+            app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
         }
+    }
+    let resumable = matches!(end, End::Gone | End::Close(_) | End::Disconnect("too_slow", _));
+    if let (Some(sid), true) = (sid, resumable) {
+        let subscriptions = s
+            .subs
+            .values()
+            .map(|sub| resume::KeptSubscription { identifier: sub.identifier.clone(), channel: sub.channel, params: sub.params.clone(), streams: sub.streams.clone() })
+            .collect();
+        let kept = resume::KeptSession { sub: s.principal.claims.sub.clone(), account_id: s.principal.claims.account_id.clone(), expires_at: s.principal.expires_at, subscriptions };
+        app.resume.keep(sid, kept);
     }
     app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let reason = match &end {
@@ -258,6 +283,38 @@ async fn finish(sink: &mut SplitSink<WebSocket, Message>, end: End, timeout: Dur
     tokio::time::timeout(timeout, work).await.map_err(|_| ())?.map_err(|_| ())
 }
 
+/// How long a restored subscription waits for the client's `history` before it goes live
+/// without a replay.
+const RESTORE_GRACE: Duration = Duration::from_secs(5);
+
+/// Resumes a kept session: its subscriptions come back without re-authorization and wait
+/// for the client's `history` to replay and go live. Returns the restored identifiers.
+fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
+    let kept = s.app.resume.take(sid, &s.principal.claims.sub, &s.principal.claims.account_id, crate::auth::unix_now())?;
+    let mut ids = Vec::with_capacity(kept.subscriptions.len());
+    for k in kept.subscriptions {
+        ids.push(k.identifier.to_string());
+        let sub = Subscription { channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, since: Instant::now() };
+        s.subs.insert(k.identifier, sub);
+    }
+    tracing::info!(session = s.id.0, restored = ids.len(), "session restored");
+    Some(ids)
+}
+
+/// Restored subscriptions whose client never asked for history go live without a replay.
+fn go_live_unclaimed(s: &mut Session) {
+    let waiting: Vec<Arc<str>> = s.subs.values().filter(|sub| !sub.live && sub.since.elapsed() > RESTORE_GRACE).map(|sub| sub.identifier.clone()).collect();
+    for id in waiting {
+        if let Some(sub) = s.subs.get(&id) {
+            let streams = sub.streams.clone();
+            subscribe::go_live(s, &id, &streams, None, true);
+        }
+        if let Some(sub) = s.subs.get_mut(&id) {
+            sub.live = true;
+        }
+    }
+}
+
 /// Handles one text frame; `Some` ends the connection.
 fn handle_text(s: &mut Session, text: &str) -> Option<End> {
     let cmd = match command::parse(text) {
@@ -283,8 +340,10 @@ fn handle_text(s: &mut Session, text: &str) -> Option<End> {
         Command::Unsubscribe { identifier } => {
             s.pending.remove(identifier.as_str());
             if let Some(sub) = s.subs.remove(identifier.as_str()) {
-                for stream in &sub.streams {
-                    s.app.hub.unsubscribe(stream, &sub.identifier, s.id);
+                if sub.live {
+                    for stream in &sub.streams {
+                        s.app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
+                    }
                 }
             }
         }
@@ -307,6 +366,8 @@ fn handle_text(s: &mut Session, text: &str) -> Option<End> {
             if let Some(sub) = s.subs.get(identifier.as_str()) {
                 let id = sub.identifier.clone();
                 subscribe::history(s, &id, &history);
+            } else {
+                tracing::debug!(session = s.id.0, "history for an identifier that is not subscribed");
             }
         }
         Command::Pong => {}

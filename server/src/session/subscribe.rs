@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Internal, Session, Subscription};
 use crate::codegen_support::{ChannelDescriptor, OnSubscribeDescriptor};
+use crate::history::ReplayRequest;
 use crate::protocol::command::HistoryRequest;
 use crate::protocol::{frame, identifier, Dialect};
 use crate::resolver::Scoped;
@@ -81,30 +82,76 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
         Ok(streams) => streams,
         Err(reason) => return reject(s, &o.identifier, reason, o.channel.name),
     };
-    // Queue the confirmation, then register, with no await in between: the writer runs
-    // after this returns, so the client can never see the confirmation before the streams
-    // are live, and every broadcast to them is queued after it.
+    // Queue the confirmation, then (replay and) register, with no await in between: the
+    // writer runs after this returns, so the client never sees the confirmation before the
+    // streams are live, and every broadcast to them is queued after it.
     s.send(frame::confirm(&o.identifier));
-    let sub = crate::hub::Subscriber { session: s.id, outbox: s.outbox.clone() };
-    for stream in &streams {
-        s.app.hub.subscribe(stream, &o.identifier, sub.clone());
-    }
+    let request = if s.dialect == Dialect::Ext { o.history.as_ref() } else { None };
+    let history = go_live(s, &o.identifier, &streams, request, true);
     tracing::debug!(session = s.id.0, channel = o.channel.name, streams = ?streams, "subscribed");
+    if let Some(confirmed) = history {
+        s.send(frame::history(&o.identifier, confirmed));
+    }
     for msg in o.channel.on_subscribe {
         send_on_subscribe(s, &o.identifier, o.channel, msg, &o.params);
     }
     let identifier = o.identifier.clone();
-    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier: identifier.clone(), params: o.params, streams });
-    if let Some(h) = o.history {
-        history(s, &identifier, &h);
-    }
+    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier, params: o.params, streams, live: true, since: std::time::Instant::now() });
 }
 
-/// Answers a history request. Replay comes with reliable streams; until a stream has a
-/// history store the server must still answer, and says plainly it cannot fill the gap.
-pub(crate) fn history(s: &Session, identifier: &str, _request: &HistoryRequest) {
-    if s.dialect == Dialect::Ext {
-        s.send(frame::history(identifier, false));
+/// Registers a subscription's streams in the hub, after replaying what the client missed
+/// when it asks. Replay and registration happen while the history holds every stream, so
+/// nothing is lost or sent twice in between; a gap anywhere means no replay at all.
+/// Returns whether the history was confirmed, when it was asked for.
+pub(crate) fn go_live(s: &Session, identifier: &Arc<str>, streams: &[String], request: Option<&HistoryRequest>, register: bool) -> Option<bool> {
+    let sub = crate::hub::Subscriber { session: s.id, outbox: s.outbox.clone(), dialect: s.dialect };
+    let register_all = || {
+        if register {
+            for stream in streams {
+                s.app.hub.subscribe(stream, identifier, sub.clone());
+            }
+        }
+    };
+    let Some(req) = request else {
+        register_all();
+        return None;
+    };
+    // Positions of streams this subscription does not listen to are ignored: a client can
+    // only read history it is authorized for.
+    let positions = req.streams.iter().filter(|(k, _)| streams.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let replay = ReplayRequest { since: req.since.map(|t| t.max(0) as u64), positions };
+    let now = crate::auth::unix_now().max(0) as u64;
+    let mut confirmed = false;
+    s.app.history.replay(streams, &replay, now, &mut |result| {
+        match result {
+            Ok(replays) => {
+                for r in &replays {
+                    for e in &r.entries {
+                        s.send(frame::data_at(identifier, &e.message, &r.stream, &r.epoch, e.offset));
+                    }
+                }
+                confirmed = true;
+            }
+            Err(gap) => tracing::info!(session = s.id.0, identifier = &**identifier, %gap, "history rejected"),
+        }
+        register_all();
+    });
+    Some(confirmed)
+}
+
+/// Answers a `history` command on a subscription: a restored one goes live here (replay,
+/// then registration); a live one only gets the replay.
+pub(crate) fn history(s: &mut Session, identifier: &Arc<str>, request: &HistoryRequest) {
+    if s.dialect != Dialect::Ext {
+        return;
+    }
+    let Some(sub) = s.subs.get(identifier) else { return };
+    let register = !sub.live;
+    let streams = sub.streams.clone();
+    let confirmed = go_live(s, identifier, &streams, Some(request), register).unwrap_or(false);
+    s.send(frame::history(identifier, confirmed));
+    if let Some(sub) = s.subs.get_mut(identifier) {
+        sub.live = true;
     }
 }
 
