@@ -70,11 +70,16 @@ impl SessionStore {
     /// token has not expired. A session can be resumed once.
     pub fn take(&self, sid: &str, sub: &str, account_id: &str, now: i64) -> Option<KeptSession> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let (session, at) = map.remove(sid)?;
-        let fresh = at.elapsed() <= self.ttl;
-        let same = session.sub == sub && session.account_id == account_id;
-        let valid = session.expires_at > now;
-        (fresh && same && valid).then_some(session)
+        let (session, at) = map.get(sid)?;
+        if at.elapsed() > self.ttl || session.expires_at <= now {
+            map.remove(sid);
+            return None;
+        }
+        // Someone else presenting the sid gets nothing, and does not spoil it for its owner.
+        if session.sub != sub || session.account_id != account_id {
+            return None;
+        }
+        map.remove(sid).map(|(s, _)| s)
     }
 
     /// Drops sessions past the TTL; returns how many.
