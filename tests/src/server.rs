@@ -31,6 +31,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Extra command-line arguments to `serve`.
     pub args: Vec<String>,
+    /// Variables the harness sets by default that this server must not see (e.g.
+    /// `CABLEWAY_JWT_SECRET` for an RS256 server).
+    pub unset: Vec<String>,
 }
 
 impl Options {
@@ -43,6 +46,12 @@ impl Options {
     /// Adds arguments.
     pub fn arg(mut self, a: &str) -> Self {
         self.args.push(a.into());
+        self
+    }
+
+    /// Removes a variable the harness would set.
+    pub fn unset(mut self, k: &str) -> Self {
+        self.unset.push(k.into());
         self
     }
 }
@@ -58,16 +67,26 @@ impl Server {
     /// Starts a server; blocks until it listens.
     pub fn start_with(opts: Options) -> Server {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let secret = format!("test-secret-{}-{n}-0123456789abcdef", std::process::id());
-        let publisher_key = format!("test-publisher-{}-{n}-0123456789abcdef0123", std::process::id());
+        // Keys given in `opts.env` win (a restarted server keeps its predecessor's keys).
+        let given = |k: &str| opts.env.iter().rev().find(|(name, _)| name == k).map(|(_, v)| v.clone());
+        let secret = given("CABLEWAY_JWT_SECRET").unwrap_or_else(|| format!("test-secret-{}-{n}-0123456789abcdef", std::process::id()));
+        let publisher_key = given("CABLEWAY_PUBLISHER_KEY").unwrap_or_else(|| format!("test-publisher-{}-{n}-0123456789abcdef0123", std::process::id()));
         let log_path = std::env::temp_dir().join(format!("cableway-test-{}-{n}.log", std::process::id()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut cmd = Command::new(cableway_bin());
-        cmd.arg("serve").arg("--bind").arg("127.0.0.1:0").args(&opts.args);
+        cmd.arg("serve");
+        // A free port unless the caller binds one itself (`--bind 127.0.0.1:<port>` in `opts.args`).
+        if !opts.args.iter().any(|a| a == "--bind" || a.starts_with("--bind=")) {
+            cmd.arg("--bind").arg("127.0.0.1:0");
+        }
+        cmd.args(&opts.args);
         cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
         cmd.env("CABLEWAY_JWT_SECRET", &secret).env("CABLEWAY_PUBLISHER_KEY", &publisher_key).env("CABLEWAY_LOG", "debug");
         for (k, v) in &opts.env {
             cmd.env(k, v);
+        }
+        for k in &opts.unset {
+            cmd.env_remove(k);
         }
         cmd.stdout(Stdio::piped()).stderr(log);
         let mut child = cmd.spawn().expect("spawn cableway serve");
@@ -139,10 +158,27 @@ impl Server {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends SIGTERM without waiting (see [`Server::wait_exit`]).
+    pub fn sigterm(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status (up to `timeout`).
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.sigterm();
+        self.wait_exit(timeout)
+    }
+
+    /// Waits for the process to exit (up to `timeout`) and returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let child = self.child.as_mut()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
@@ -162,6 +198,12 @@ impl Drop for Server {
             let _ = c.wait();
         }
     }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1 (for a server that must keep its
+/// port across a restart).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
 }
 
 /// Claims of a principal, expiring `ttl` seconds from now.
