@@ -228,8 +228,8 @@ impl Verifier {
         self.algorithm
     }
 
-    /// Tolerated clock skew, in seconds: a connection's token counts as expired at
-    /// `expires_at + leeway_seconds()`.
+    /// Tolerated clock skew, in seconds, when a token is presented: it is refused as
+    /// expired only after `exp + leeway_seconds()`.
     pub fn leeway_seconds(&self) -> i64 {
         self.leeway
     }

@@ -62,8 +62,9 @@ impl AuthError {
 pub struct Principal {
     /// The verified claims.
     pub claims: Claims,
-    /// When the token expires (`exp`, Unix seconds); the connection is closed with
-    /// `token_expired` once this plus the leeway has passed.
+    /// When the token expires (`exp`, Unix seconds). A live connection is closed with
+    /// `token_expired` at this instant: the leeway forgives clock skew when a token is
+    /// presented, it does not extend a session.
     pub expires_at: i64,
 }
 
