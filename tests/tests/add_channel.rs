@@ -1,23 +1,10 @@
 //! A channel is one file: adding a YAML file and a model to a copy of the schema set is
 //! enough for `check`, the generated registry (a real server build) and the TypeScript.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use cableway_tests::{cableway_bin, repo_root};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use cableway_tests::{cableway_bin, copy_dir, repo_root};
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("spawn");

@@ -4,27 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use cableway_tests::{cableway_bin, repo_root};
+use cableway_tests::{cableway_bin, copy_dir, repo_root};
 
 fn check(schema: &Path, out: &Path) -> std::process::Output {
     Command::new(cableway_bin()).arg("check").arg("--schema").arg(schema).arg("--out").arg(out).output().expect("run cableway check")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "node_modules" || name == "dist" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
