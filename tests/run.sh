@@ -24,7 +24,13 @@ cargo build --workspace --all-targets --locked
 echo "== schema set and generated/ are in sync"
 "$CARGO_TARGET_DIR/debug/cableway" check --schema schema --out generated
 
+echo "== schema compatible with the latest release lock"
+"$CARGO_TARGET_DIR/debug/cableway" compat --schema schema --against "$(ls schema/lock/*.json | sort -V | tail -1)"
+
 echo "== generated TypeScript under tsc --strict"
+# The generated package builds with the dev dependencies tests/node installs (TypeScript,
+# @types/react): link them where `npm install` in generated/ts would put them (gitignored).
+[ -e generated/ts/node_modules ] || ln -s ../../tests/node/node_modules generated/ts/node_modules
 (cd tests/node && npx tsc -p ../../generated/ts --noEmit)
 
 echo "== tests"

@@ -1,4 +1,5 @@
-//! The `cableway` command line: `serve`, `token`, `generate`, `check` and `channels`.
+//! The `cableway` command line: `serve`, `token`, `generate`, `check`, `channels`, and the
+//! release gate `compat` / `release` (classification lives in `codegen::compat`).
 //!
 //! `generate` and `check` work on any schema directory (`--schema`), so CI and schema
 //! authors can check a set without building the server; `channels` lists what this binary
@@ -32,6 +33,10 @@ pub enum Command {
     Check(SchemaArgs),
     /// List the channels compiled into this binary.
     Channels,
+    /// Classify every change against a baseline (lock file, schema directory or git revision).
+    Compat(CompatArgs),
+    /// Record a release: write schema/lock/<version>.json, refusing a too-small version bump.
+    Release(ReleaseArgs),
 }
 
 /// Where the schema and the generated files are.
@@ -45,6 +50,54 @@ pub struct SchemaArgs {
     pub out: PathBuf,
 }
 
+/// What `compat` compares and how it reports.
+#[derive(Debug, clap::Args)]
+pub struct CompatArgs {
+    /// The schema directory.
+    #[arg(long, default_value = "schema")]
+    pub schema: PathBuf,
+    /// The baseline: a lock file (schema/lock/1.0.0.json), a schema directory, or a git revision.
+    #[arg(long)]
+    pub against: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompatFormat::Text)]
+    pub format: CompatFormat,
+    /// The least verdict that fails the run (exit code 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Break)]
+    pub fail_on: FailOn,
+    /// The ignore file [default: <schema>/compat-ignore.yaml, if present].
+    #[arg(long)]
+    pub ignore: Option<PathBuf>,
+}
+
+/// `compat --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompatFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `compat --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Fail on BREAK findings.
+    Break,
+    /// Fail on BREAK and WARN findings.
+    Warn,
+}
+
+/// What `release` records.
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    /// The release version, MAJOR.MINOR.PATCH.
+    pub version: String,
+    /// The schema directory; the lock goes to <schema>/lock/<version>.json.
+    #[arg(long, default_value = "schema")]
+    pub schema: PathBuf,
+}
+
 /// The command to regenerate, as printed in staleness errors.
 pub const REGENERATE: &str = "cargo run -p cableway -- generate";
 
@@ -55,6 +108,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token(&args),
         Command::Generate(args) => generate(&args),
         Command::Check(args) => check(&args),
+        Command::Compat(args) => compat(&args),
+        Command::Release(args) => release(&args),
         Command::Channels => {
             for c in crate::channels::REGISTRY {
                 println!("{}\t{} events\t{} actions\t{}", c.name, c.events.len(), c.actions.len(), c.streams.join(" "));
@@ -129,6 +184,92 @@ fn check(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("  = help: run `{REGENERATE}` and commit the result");
     Ok(ExitCode::FAILURE)
+}
+
+/// Exit code of `compat` and `release` when they cannot run (findings exit with 1).
+const EXIT_UNUSABLE: u8 = 2;
+
+fn compat(args: &CompatArgs) -> anyhow::Result<ExitCode> {
+    use codegen::compat::{baseline, check, ignore, report::Report, Snapshot, Verdict};
+    let ir = match load(&args.schema) {
+        Ok(ir) => ir,
+        Err(_) => return Ok(ExitCode::from(EXIT_UNUSABLE)),
+    };
+    let current = Snapshot::from_ir(&ir, &ir.package.version);
+    let run = || -> Result<Report, codegen::compat::CompatError> {
+        let old = baseline::read(&args.against, &args.schema)?;
+        let entries = match &args.ignore {
+            Some(path) => ignore::read(path, false)?,
+            None => ignore::read(&args.schema.join(ignore::DEFAULT_FILE), true)?,
+        };
+        let mut findings = check(&old, &current);
+        let applied = ignore::apply(&entries, &mut findings, ignore::Date::today());
+        let fail_on = match args.fail_on {
+            FailOn::Break => Verdict::Break,
+            FailOn::Warn => Verdict::Warn,
+        };
+        Ok(Report::new(args.against.clone(), args.schema.display().to_string(), findings, applied, fail_on))
+    };
+    let report = match run() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_UNUSABLE));
+        }
+    };
+    match args.format {
+        CompatFormat::Text => print!("{}", report.text()),
+        CompatFormat::Json => print!("{}", codegen::emit::pretty_json(&report.json())),
+    }
+    Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn release(args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
+    use codegen::compat::{check, lock, release_allowed, Snapshot, Verdict, Version};
+    let version = match Version::parse(&args.version) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_UNUSABLE));
+        }
+    };
+    let ir = match load(&args.schema) {
+        Ok(ir) => ir,
+        Err(_) => return Ok(ExitCode::from(EXIT_UNUSABLE)),
+    };
+    let snapshot = Snapshot::from_ir(&ir, &version.to_string());
+    let path = lock::lock_path(&args.schema, version);
+    if path.exists() {
+        eprintln!("error: {} already exists: release {version} was recorded before", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    let latest = lock::locks(&args.schema)?.pop();
+    let bump = match &latest {
+        None => None,
+        Some((latest, latest_path)) => {
+            let findings = check(&Snapshot::read(latest_path)?, &snapshot);
+            match release_allowed(*latest, version, &findings) {
+                Ok(bump) => Some((*latest, bump, findings.len())),
+                Err(refusal) => {
+                    eprintln!("error: {refusal}");
+                    for f in findings.iter().filter(|f| f.verdict == Verdict::Break) {
+                        eprintln!("  - {} {}: {}", f.rule, f.path(), f.message);
+                    }
+                    eprintln!("  = help: run `cableway compat --schema {} --against {}` for every finding and its fix", args.schema.display(), latest_path.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    };
+    codegen::emit::write_if_changed(&path, &snapshot.to_lock_text())?;
+    match bump {
+        None => println!("wrote {}: the first release, {} channels", path.display(), snapshot.channels.len()),
+        Some((latest, bump, n)) => println!("wrote {}: a {} release after {latest} ({n} findings)", path.display(), bump.as_str()),
+    }
+    if ir.package.version != version.to_string() {
+        println!("note: {} says package.version {}; set it to {version} and regenerate", args.schema.join(codegen::load::PROJECT_FILE).display(), ir.package.version);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Files under `out` that `generate` manages (everything but installed or built artifacts).
