@@ -7,7 +7,11 @@
 //! - [`ir`]: resolve `$ref`s, convert the JSON Schema subset into named types, and build
 //!   one language-neutral description of every channel;
 //! - [`check`]: the semantic rules (names, templates, key safety, coherence, rules);
-//! - [`emit`]: Rust for `build.rs`, TypeScript, the bundled schema and the meta-schema.
+//! - [`emit`]: Rust for `build.rs`, TypeScript, the bundled schema, the Markdown channel
+//!   reference, the AsyncAPI document and the meta-schema.
+//!
+//! [`compat`] sits beside the pipeline: it compares the IR with a released lock snapshot
+//! and classifies every change for `cableway compat` and `cableway release`.
 //!
 //! Every problem is a [`Diagnostic`] naming the file, line and column, and the fix.
 //!
@@ -22,6 +26,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod check;
+pub mod compat;
 pub mod diag;
 pub mod emit;
 pub mod error;
