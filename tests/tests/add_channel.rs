@@ -44,6 +44,9 @@ fn a_new_channel_file_needs_no_rust_edit() {
     assert!(std::fs::read_to_string(generated.join("ts/src/index.ts")).unwrap().contains("\"CanaryChannel\","));
     let tsc = repo_root().join("tests/node/node_modules/.bin/tsc");
     assert!(tsc.exists(), "TypeScript is not installed: run `bash tests/run.sh`, which installs tests/node");
+    // The package's dev dependencies (@types/react for its React entry point) are tests/node's.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(repo_root().join("tests/node/node_modules"), generated.join("ts/node_modules")).expect("link node_modules");
     run(Command::new(&tsc).arg("-p").arg(generated.join("ts")).arg("--noEmit"));
 
     // The server compiled against the copied schema lists the channel in its registry.

@@ -19,7 +19,29 @@ fn is_snake(name: &str) -> bool {
     !name.contains('.') && is_dotted(name)
 }
 
+/// Names the generated TypeScript package must keep apart: its root exports models, channel
+/// namespaces and the runtime side by side, and the client class has a property per channel.
+fn typescript_names(ir: &Ir, problems: &mut Problems) {
+    use crate::emit::ts_client::{CLIENT_MEMBERS, RUNTIME_EXPORTS};
+    for def in ir.types.values() {
+        if RUNTIME_EXPORTS.contains(&def.name.as_str()) {
+            problems.at(&def.loc, format!("type name `{}` is taken by the TypeScript client's own exports", def.name), "rename the `$defs` entry (or the property it is hoisted from)");
+        }
+    }
+    for ch in &ir.channels {
+        let loc = Loc::new(ch.file.clone(), "").child("channel");
+        let property = ident::channel_property(&ch.name);
+        if CLIENT_MEMBERS.contains(&property.as_str()) {
+            problems.at(&loc, format!("channel `{}` would be `client.{property}`, a member the TypeScript client already has", ch.name), "choose another channel name");
+        }
+        if RUNTIME_EXPORTS.contains(&ch.prefix.as_str()) {
+            problems.at(&loc, format!("channel `{}` would export the namespace `{}`, a name the TypeScript client already exports", ch.name, ch.prefix), "choose another channel name");
+        }
+    }
+}
+
 pub(super) fn check(ir: &Ir, problems: &mut Problems) {
+    typescript_names(ir, problems);
     let mut wire: BTreeMap<String, &str> = BTreeMap::new();
     for ch in &ir.channels {
         let loc = Loc::new(ch.file.clone(), "");

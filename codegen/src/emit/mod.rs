@@ -1,9 +1,19 @@
 //! Emit: IR → files. Pure functions returning text; writing is a separate step.
+//!
+//! One module per output: [`rust`] (for `build.rs`), [`typescript`] (types) with
+//! [`ts_client`] (the client package around them), [`schema_bundle`],
+//! [`docs`] (the Markdown reference) and [`asyncapi`]; [`words`] puts rules into English
+//! for the last two, and [`yaml`] writes the AsyncAPI document.
 
+pub mod asyncapi;
+pub mod docs;
 pub mod meta;
 pub mod rust;
 pub mod schema_bundle;
+pub mod ts_client;
 pub mod typescript;
+pub mod words;
+pub mod yaml;
 
 use std::path::Path;
 
@@ -22,7 +32,9 @@ pub struct GeneratedFile {
 /// Everything `cableway generate` writes under `generated/`, sorted by path.
 pub fn generated_files(ir: &Ir) -> Vec<GeneratedFile> {
     let mut files = typescript::render(ir);
+    files.push(GeneratedFile { path: asyncapi::PATH.into(), contents: asyncapi::render(ir) });
     files.push(GeneratedFile { path: "cableway.schema.json".into(), contents: schema_bundle::render(ir) });
+    files.push(GeneratedFile { path: docs::PATH.into(), contents: docs::render(ir) });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

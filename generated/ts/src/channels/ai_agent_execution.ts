@@ -3,6 +3,7 @@
 /** Monitors individual agent execution progress: execution status changes, step completions and token streaming progress. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AiAgentExecutionChannel" as const;
@@ -23,11 +24,15 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "execution.status_changed": { readonly event: "execution.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.status_changed"]; readonly timestamp?: string };
+  "execution.step_completed": { readonly event: "execution.step_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.step_completed"]; readonly timestamp?: string };
+  "execution.token_progress": { readonly event: "execution.token_progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.token_progress"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "execution.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.status_changed"]; readonly timestamp?: string }
-  | { readonly event: "execution.step_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.step_completed"]; readonly timestamp?: string }
-  | { readonly event: "execution.token_progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution.token_progress"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -38,3 +43,28 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "execution.status_changed",
+  "execution.step_completed",
+  "execution.token_progress",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.aiAgentExecution`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Real-time messaging for AI chat conversations: user messages, AI responses (queued, streamed, complete) and typing indicators. Messages use the frontend format (role mapped to sender_type, per-message agent attribution, token and cost metadata, action context). */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AiConversationChannel" as const;
@@ -33,16 +34,20 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "ai_response_complete": { readonly event: "ai_response_complete"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_complete"]; readonly timestamp?: string };
+  "ai_response_queued": { readonly event: "ai_response_queued"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_queued"]; readonly timestamp?: string };
+  "ai_response_streaming": { readonly event: "ai_response_streaming"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_streaming"]; readonly timestamp?: string };
+  "error": { readonly event: "error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["error"]; readonly timestamp?: string };
+  "message_created": { readonly event: "message_created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["message_created"]; readonly timestamp?: string };
+  "message_updated": { readonly event: "message_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["message_updated"]; readonly timestamp?: string };
+  "subscription.confirmed": { readonly event: "subscription.confirmed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.confirmed"]; readonly timestamp?: string };
+  "typing_indicator": { readonly event: "typing_indicator"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["typing_indicator"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "ai_response_complete"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_complete"]; readonly timestamp?: string }
-  | { readonly event: "ai_response_queued"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_queued"]; readonly timestamp?: string }
-  | { readonly event: "ai_response_streaming"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ai_response_streaming"]; readonly timestamp?: string }
-  | { readonly event: "error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["error"]; readonly timestamp?: string }
-  | { readonly event: "message_created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["message_created"]; readonly timestamp?: string }
-  | { readonly event: "message_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["message_updated"]; readonly timestamp?: string }
-  | { readonly event: "subscription.confirmed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.confirmed"]; readonly timestamp?: string }
-  | { readonly event: "typing_indicator"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["typing_indicator"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -57,3 +62,33 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "ai_response_complete",
+  "ai_response_queued",
+  "ai_response_streaming",
+  "error",
+  "message_created",
+  "message_updated",
+  "subscription.confirmed",
+  "typing_indicator",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.aiConversation`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

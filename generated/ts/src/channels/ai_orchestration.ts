@@ -3,6 +3,7 @@
 /** Unified channel for agent executions, Ralph loops, worktree sessions, circuit breakers, workflows and monitoring events. Each event fans out to several stream levels (resource, workflow, account) so every UI component receives it. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AiOrchestrationChannel" as const;
@@ -111,55 +112,59 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "agent.created": { readonly event: "agent.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.created"]; readonly timestamp?: string };
+  "agent.deleted": { readonly event: "agent.deleted"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.deleted"]; readonly timestamp?: string };
+  "agent.execution.completed": { readonly event: "agent.execution.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.completed"]; readonly timestamp?: string };
+  "agent.execution.failed": { readonly event: "agent.execution.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.failed"]; readonly timestamp?: string };
+  "agent.execution.started": { readonly event: "agent.execution.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.started"]; readonly timestamp?: string };
+  "agent.updated": { readonly event: "agent.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.updated"]; readonly timestamp?: string };
+  "circuit_breaker.closed": { readonly event: "circuit_breaker.closed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.closed"]; readonly timestamp?: string };
+  "circuit_breaker.failure": { readonly event: "circuit_breaker.failure"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.failure"]; readonly timestamp?: string };
+  "circuit_breaker.half_opened": { readonly event: "circuit_breaker.half_opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.half_opened"]; readonly timestamp?: string };
+  "circuit_breaker.opened": { readonly event: "circuit_breaker.opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.opened"]; readonly timestamp?: string };
+  "circuit_breaker.reset": { readonly event: "circuit_breaker.reset"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.reset"]; readonly timestamp?: string };
+  "circuit_breaker.state_changed": { readonly event: "circuit_breaker.state_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.state_changed"]; readonly timestamp?: string };
+  "circuit_breaker.success": { readonly event: "circuit_breaker.success"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.success"]; readonly timestamp?: string };
+  "merge.completed": { readonly event: "merge.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.completed"]; readonly timestamp?: string };
+  "merge.conflict": { readonly event: "merge.conflict"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.conflict"]; readonly timestamp?: string };
+  "merge.failed": { readonly event: "merge.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.failed"]; readonly timestamp?: string };
+  "merge.resolved": { readonly event: "merge.resolved"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.resolved"]; readonly timestamp?: string };
+  "merge.started": { readonly event: "merge.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.started"]; readonly timestamp?: string };
+  "monitoring.alert.triggered": { readonly event: "monitoring.alert.triggered"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["monitoring.alert.triggered"]; readonly timestamp?: string };
+  "monitoring.metrics.updated": { readonly event: "monitoring.metrics.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["monitoring.metrics.updated"]; readonly timestamp?: string };
+  "ralph_loop.cancelled": { readonly event: "ralph_loop.cancelled"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.cancelled"]; readonly timestamp?: string };
+  "ralph_loop.completed": { readonly event: "ralph_loop.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.completed"]; readonly timestamp?: string };
+  "ralph_loop.failed": { readonly event: "ralph_loop.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.failed"]; readonly timestamp?: string };
+  "ralph_loop.iteration_completed": { readonly event: "ralph_loop.iteration_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.iteration_completed"]; readonly timestamp?: string };
+  "ralph_loop.learning_added": { readonly event: "ralph_loop.learning_added"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.learning_added"]; readonly timestamp?: string };
+  "ralph_loop.paused": { readonly event: "ralph_loop.paused"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.paused"]; readonly timestamp?: string };
+  "ralph_loop.progress": { readonly event: "ralph_loop.progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.progress"]; readonly timestamp?: string };
+  "ralph_loop.started": { readonly event: "ralph_loop.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.started"]; readonly timestamp?: string };
+  "ralph_loop.task_status_changed": { readonly event: "ralph_loop.task_status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.task_status_changed"]; readonly timestamp?: string };
+  "system.health.changed": { readonly event: "system.health.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["system.health.changed"]; readonly timestamp?: string };
+  "workflow.node.execution.updated": { readonly event: "workflow.node.execution.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.node.execution.updated"]; readonly timestamp?: string };
+  "workflow.run.completed": { readonly event: "workflow.run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.completed"]; readonly timestamp?: string };
+  "workflow.run.created": { readonly event: "workflow.run.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.created"]; readonly timestamp?: string };
+  "workflow.run.status.changed": { readonly event: "workflow.run.status.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.status.changed"]; readonly timestamp?: string };
+  "worktree.completed": { readonly event: "worktree.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.completed"]; readonly timestamp?: string };
+  "worktree.created": { readonly event: "worktree.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.created"]; readonly timestamp?: string };
+  "worktree.failed": { readonly event: "worktree.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.failed"]; readonly timestamp?: string };
+  "worktree.ready": { readonly event: "worktree.ready"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.ready"]; readonly timestamp?: string };
+  "worktree.task_started": { readonly event: "worktree.task_started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.task_started"]; readonly timestamp?: string };
+  "worktree_session.active": { readonly event: "worktree_session.active"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.active"]; readonly timestamp?: string };
+  "worktree_session.cancelled": { readonly event: "worktree_session.cancelled"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.cancelled"]; readonly timestamp?: string };
+  "worktree_session.completed": { readonly event: "worktree_session.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.completed"]; readonly timestamp?: string };
+  "worktree_session.conflicts_detected": { readonly event: "worktree_session.conflicts_detected"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.conflicts_detected"]; readonly timestamp?: string };
+  "worktree_session.failed": { readonly event: "worktree_session.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.failed"]; readonly timestamp?: string };
+  "worktree_session.merging": { readonly event: "worktree_session.merging"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.merging"]; readonly timestamp?: string };
+  "worktree_session.provisioning": { readonly event: "worktree_session.provisioning"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.provisioning"]; readonly timestamp?: string };
+  "worktree_session.status_changed": { readonly event: "worktree_session.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.status_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "agent.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.created"]; readonly timestamp?: string }
-  | { readonly event: "agent.deleted"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.deleted"]; readonly timestamp?: string }
-  | { readonly event: "agent.execution.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.completed"]; readonly timestamp?: string }
-  | { readonly event: "agent.execution.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.failed"]; readonly timestamp?: string }
-  | { readonly event: "agent.execution.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.execution.started"]; readonly timestamp?: string }
-  | { readonly event: "agent.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["agent.updated"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.closed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.closed"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.failure"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.failure"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.half_opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.half_opened"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.opened"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.reset"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.reset"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.state_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.state_changed"]; readonly timestamp?: string }
-  | { readonly event: "circuit_breaker.success"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["circuit_breaker.success"]; readonly timestamp?: string }
-  | { readonly event: "merge.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.completed"]; readonly timestamp?: string }
-  | { readonly event: "merge.conflict"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.conflict"]; readonly timestamp?: string }
-  | { readonly event: "merge.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.failed"]; readonly timestamp?: string }
-  | { readonly event: "merge.resolved"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.resolved"]; readonly timestamp?: string }
-  | { readonly event: "merge.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["merge.started"]; readonly timestamp?: string }
-  | { readonly event: "monitoring.alert.triggered"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["monitoring.alert.triggered"]; readonly timestamp?: string }
-  | { readonly event: "monitoring.metrics.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["monitoring.metrics.updated"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.cancelled"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.cancelled"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.completed"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.failed"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.iteration_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.iteration_completed"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.learning_added"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.learning_added"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.paused"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.paused"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.progress"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.started"]; readonly timestamp?: string }
-  | { readonly event: "ralph_loop.task_status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["ralph_loop.task_status_changed"]; readonly timestamp?: string }
-  | { readonly event: "system.health.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["system.health.changed"]; readonly timestamp?: string }
-  | { readonly event: "workflow.node.execution.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.node.execution.updated"]; readonly timestamp?: string }
-  | { readonly event: "workflow.run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.completed"]; readonly timestamp?: string }
-  | { readonly event: "workflow.run.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.created"]; readonly timestamp?: string }
-  | { readonly event: "workflow.run.status.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.status.changed"]; readonly timestamp?: string }
-  | { readonly event: "worktree.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.completed"]; readonly timestamp?: string }
-  | { readonly event: "worktree.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.created"]; readonly timestamp?: string }
-  | { readonly event: "worktree.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.failed"]; readonly timestamp?: string }
-  | { readonly event: "worktree.ready"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.ready"]; readonly timestamp?: string }
-  | { readonly event: "worktree.task_started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree.task_started"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.active"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.active"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.cancelled"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.cancelled"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.completed"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.conflicts_detected"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.conflicts_detected"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.failed"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.merging"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.merging"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.provisioning"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.provisioning"]; readonly timestamp?: string }
-  | { readonly event: "worktree_session.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["worktree_session.status_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -170,3 +175,72 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "agent.created",
+  "agent.deleted",
+  "agent.execution.completed",
+  "agent.execution.failed",
+  "agent.execution.started",
+  "agent.updated",
+  "circuit_breaker.closed",
+  "circuit_breaker.failure",
+  "circuit_breaker.half_opened",
+  "circuit_breaker.opened",
+  "circuit_breaker.reset",
+  "circuit_breaker.state_changed",
+  "circuit_breaker.success",
+  "merge.completed",
+  "merge.conflict",
+  "merge.failed",
+  "merge.resolved",
+  "merge.started",
+  "monitoring.alert.triggered",
+  "monitoring.metrics.updated",
+  "ralph_loop.cancelled",
+  "ralph_loop.completed",
+  "ralph_loop.failed",
+  "ralph_loop.iteration_completed",
+  "ralph_loop.learning_added",
+  "ralph_loop.paused",
+  "ralph_loop.progress",
+  "ralph_loop.started",
+  "ralph_loop.task_status_changed",
+  "system.health.changed",
+  "workflow.node.execution.updated",
+  "workflow.run.completed",
+  "workflow.run.created",
+  "workflow.run.status.changed",
+  "worktree.completed",
+  "worktree.created",
+  "worktree.failed",
+  "worktree.ready",
+  "worktree.task_started",
+  "worktree_session.active",
+  "worktree_session.cancelled",
+  "worktree_session.completed",
+  "worktree_session.conflicts_detected",
+  "worktree_session.failed",
+  "worktree_session.merging",
+  "worktree_session.provisioning",
+  "worktree_session.status_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.aiOrchestration`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Token-by-token streaming for AI provider responses, for one agent execution or one conversation. Exactly one of execution_id or conversation_id must be given. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AiStreamingChannel" as const;
@@ -23,11 +24,15 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "stream.chunk": { readonly event: "stream.chunk"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.chunk"]; readonly timestamp?: string };
+  "stream.completed": { readonly event: "stream.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.completed"]; readonly timestamp?: string };
+  "stream.error": { readonly event: "stream.error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.error"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "stream.chunk"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.chunk"]; readonly timestamp?: string }
-  | { readonly event: "stream.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.completed"]; readonly timestamp?: string }
-  | { readonly event: "stream.error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["stream.error"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -38,3 +43,28 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "stream.chunk",
+  "stream.completed",
+  "stream.error",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.aiStreaming`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Workflow analytics for one workflow: run statistics, run status changes and monitoring alerts. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AiWorkflowMonitoringChannel" as const;
@@ -23,11 +24,15 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "workflow.alert.triggered": { readonly event: "workflow.alert.triggered"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.alert.triggered"]; readonly timestamp?: string };
+  "workflow.run.status.changed": { readonly event: "workflow.run.status.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.status.changed"]; readonly timestamp?: string };
+  "workflow.stats.updated": { readonly event: "workflow.stats.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.stats.updated"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "workflow.alert.triggered"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.alert.triggered"]; readonly timestamp?: string }
-  | { readonly event: "workflow.run.status.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.run.status.changed"]; readonly timestamp?: string }
-  | { readonly event: "workflow.stats.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["workflow.stats.updated"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -38,3 +43,28 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "workflow.alert.triggered",
+  "workflow.run.status.changed",
+  "workflow.stats.updated",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.aiWorkflowMonitoring`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

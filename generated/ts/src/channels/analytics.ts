@@ -3,6 +3,7 @@
 /** Real-time analytics dashboard updates. With account_id the figures of that account; without it the global (platform-wide) figures, which require admin.access. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "AnalyticsChannel" as const;
@@ -23,11 +24,15 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "analytics_connection_established": { readonly event: "analytics_connection_established"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["analytics_connection_established"]; readonly timestamp?: string };
+  "global_metrics_updated": { readonly event: "global_metrics_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["global_metrics_updated"]; readonly timestamp?: string };
+  "metrics_updated": { readonly event: "metrics_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["metrics_updated"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "analytics_connection_established"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["analytics_connection_established"]; readonly timestamp?: string }
-  | { readonly event: "global_metrics_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["global_metrics_updated"]; readonly timestamp?: string }
-  | { readonly event: "metrics_updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["metrics_updated"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -38,3 +43,28 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "analytics_connection_established",
+  "global_metrics_updated",
+  "metrics_updated",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.analytics`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

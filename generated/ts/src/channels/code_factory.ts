@@ -3,6 +3,7 @@
 /** Code Factory run updates and code review state changes, scoped to a run, a contract, an account or a review state. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "CodeFactoryChannel" as const;
@@ -29,14 +30,18 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "contract.updated": { readonly event: "contract.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["contract.updated"]; readonly timestamp?: string };
+  "review_state.changed": { readonly event: "review_state.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["review_state.changed"]; readonly timestamp?: string };
+  "run.completed": { readonly event: "run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.completed"]; readonly timestamp?: string };
+  "run.created": { readonly event: "run.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.created"]; readonly timestamp?: string };
+  "run.failed": { readonly event: "run.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.failed"]; readonly timestamp?: string };
+  "run.status_changed": { readonly event: "run.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.status_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "contract.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["contract.updated"]; readonly timestamp?: string }
-  | { readonly event: "review_state.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["review_state.changed"]; readonly timestamp?: string }
-  | { readonly event: "run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.completed"]; readonly timestamp?: string }
-  | { readonly event: "run.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.created"]; readonly timestamp?: string }
-  | { readonly event: "run.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.failed"]; readonly timestamp?: string }
-  | { readonly event: "run.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["run.status_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -47,3 +52,31 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "contract.updated",
+  "review_state.changed",
+  "run.completed",
+  "run.created",
+  "run.failed",
+  "run.status_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.codeFactory`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

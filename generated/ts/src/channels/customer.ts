@@ -3,6 +3,7 @@
 /** Customer data updates for admin users. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "CustomerChannel" as const;
@@ -23,11 +24,15 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "customer.created": { readonly event: "customer.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.created"]; readonly timestamp?: string };
+  "customer.status_changed": { readonly event: "customer.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.status_changed"]; readonly timestamp?: string };
+  "customer.updated": { readonly event: "customer.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.updated"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "customer.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.created"]; readonly timestamp?: string }
-  | { readonly event: "customer.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.status_changed"]; readonly timestamp?: string }
-  | { readonly event: "customer.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["customer.updated"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -38,3 +43,28 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "customer.created",
+  "customer.status_changed",
+  "customer.updated",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.customer`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

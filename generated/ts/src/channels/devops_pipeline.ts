@@ -3,6 +3,7 @@
 /** CI/CD pipeline execution status, for one pipeline or (pipeline_id omitted) for all pipelines of the account. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "DevopsPipelineChannel" as const;
@@ -27,13 +28,17 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "job.status_changed": { readonly event: "job.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["job.status_changed"]; readonly timestamp?: string };
+  "pipeline.updated": { readonly event: "pipeline.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline.updated"]; readonly timestamp?: string };
+  "pipeline_run.completed": { readonly event: "pipeline_run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.completed"]; readonly timestamp?: string };
+  "pipeline_run.started": { readonly event: "pipeline_run.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.started"]; readonly timestamp?: string };
+  "pipeline_run.status_changed": { readonly event: "pipeline_run.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.status_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "job.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["job.status_changed"]; readonly timestamp?: string }
-  | { readonly event: "pipeline.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline.updated"]; readonly timestamp?: string }
-  | { readonly event: "pipeline_run.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.completed"]; readonly timestamp?: string }
-  | { readonly event: "pipeline_run.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.started"]; readonly timestamp?: string }
-  | { readonly event: "pipeline_run.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["pipeline_run.status_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -44,3 +49,30 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "job.status_changed",
+  "pipeline.updated",
+  "pipeline_run.completed",
+  "pipeline_run.started",
+  "pipeline_run.status_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.devopsPipeline`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

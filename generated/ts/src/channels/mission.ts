@@ -3,6 +3,7 @@
 /** Mission lifecycle events: status/phase transitions, approval gates, and errors, for one mission or for all missions of an account. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "MissionChannel" as const;
@@ -27,13 +28,17 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "approval_required": { readonly event: "approval_required"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["approval_required"]; readonly timestamp?: string };
+  "approval_resolved": { readonly event: "approval_resolved"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["approval_resolved"]; readonly timestamp?: string };
+  "error": { readonly event: "error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["error"]; readonly timestamp?: string };
+  "phase_changed": { readonly event: "phase_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["phase_changed"]; readonly timestamp?: string };
+  "status_changed": { readonly event: "status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["status_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "approval_required"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["approval_required"]; readonly timestamp?: string }
-  | { readonly event: "approval_resolved"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["approval_resolved"]; readonly timestamp?: string }
-  | { readonly event: "error"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["error"]; readonly timestamp?: string }
-  | { readonly event: "phase_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["phase_changed"]; readonly timestamp?: string }
-  | { readonly event: "status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["status_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -46,3 +51,30 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "approval_required",
+  "approval_resolved",
+  "error",
+  "phase_changed",
+  "status_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.mission`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

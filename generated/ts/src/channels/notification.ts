@@ -3,6 +3,7 @@
 /** Real-time notification delivery for an account. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "NotificationChannel" as const;
@@ -25,12 +26,16 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "connection_established": { readonly event: "connection_established"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["connection_established"]; readonly timestamp?: string };
+  "new_notification": { readonly event: "new_notification"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["new_notification"]; readonly timestamp?: string };
+  "notifications_read": { readonly event: "notifications_read"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["notifications_read"]; readonly timestamp?: string };
+  "unread_count_changed": { readonly event: "unread_count_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["unread_count_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "connection_established"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["connection_established"]; readonly timestamp?: string }
-  | { readonly event: "new_notification"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["new_notification"]; readonly timestamp?: string }
-  | { readonly event: "notifications_read"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["notifications_read"]; readonly timestamp?: string }
-  | { readonly event: "unread_count_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["unread_count_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -41,3 +46,29 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "connection_established",
+  "new_notification",
+  "notifications_read",
+  "unread_count_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.notification`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Subscription status changes and billing events (active when the business extension is loaded). Sends current subscription status on connect. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "SubscriptionChannel" as const;
@@ -29,14 +30,18 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "invoice.created": { readonly event: "invoice.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["invoice.created"]; readonly timestamp?: string };
+  "payment.failed": { readonly event: "payment.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["payment.failed"]; readonly timestamp?: string };
+  "payment.succeeded": { readonly event: "payment.succeeded"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["payment.succeeded"]; readonly timestamp?: string };
+  "subscription.plan_changed": { readonly event: "subscription.plan_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.plan_changed"]; readonly timestamp?: string };
+  "subscription.status": { readonly event: "subscription.status"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status"]; readonly timestamp?: string };
+  "subscription.status_changed": { readonly event: "subscription.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status_changed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "invoice.created"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["invoice.created"]; readonly timestamp?: string }
-  | { readonly event: "payment.failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["payment.failed"]; readonly timestamp?: string }
-  | { readonly event: "payment.succeeded"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["payment.succeeded"]; readonly timestamp?: string }
-  | { readonly event: "subscription.plan_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.plan_changed"]; readonly timestamp?: string }
-  | { readonly event: "subscription.status"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status"]; readonly timestamp?: string }
-  | { readonly event: "subscription.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status_changed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -49,3 +54,31 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "invoice.created",
+  "payment.failed",
+  "payment.succeeded",
+  "subscription.plan_changed",
+  "subscription.status",
+  "subscription.status_changed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.subscription`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

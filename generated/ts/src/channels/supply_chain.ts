@@ -3,6 +3,7 @@
 /** Supply chain extension events (artifact scans, SBOMs, vulnerability findings) scoped to an account. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "SupplyChainChannel" as const;
@@ -25,12 +26,16 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "sbom.generated": { readonly event: "sbom.generated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["sbom.generated"]; readonly timestamp?: string };
+  "scan.completed": { readonly event: "scan.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["scan.completed"]; readonly timestamp?: string };
+  "scan.started": { readonly event: "scan.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["scan.started"]; readonly timestamp?: string };
+  "vulnerability.detected": { readonly event: "vulnerability.detected"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["vulnerability.detected"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "sbom.generated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["sbom.generated"]; readonly timestamp?: string }
-  | { readonly event: "scan.completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["scan.completed"]; readonly timestamp?: string }
-  | { readonly event: "scan.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["scan.started"]; readonly timestamp?: string }
-  | { readonly event: "vulnerability.detected"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["vulnerability.detected"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -41,3 +46,29 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "sbom.generated",
+  "scan.completed",
+  "scan.started",
+  "vulnerability.detected",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.supplyChain`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Multi-agent team execution monitoring. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "TeamExecutionChannel" as const;
@@ -27,13 +28,17 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "execution_completed": { readonly event: "execution_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_completed"]; readonly timestamp?: string };
+  "execution_failed": { readonly event: "execution_failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_failed"]; readonly timestamp?: string };
+  "execution_progress": { readonly event: "execution_progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_progress"]; readonly timestamp?: string };
+  "execution_started": { readonly event: "execution_started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_started"]; readonly timestamp?: string };
+  "member_completed": { readonly event: "member_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["member_completed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "execution_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_completed"]; readonly timestamp?: string }
-  | { readonly event: "execution_failed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_failed"]; readonly timestamp?: string }
-  | { readonly event: "execution_progress"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_progress"]; readonly timestamp?: string }
-  | { readonly event: "execution_started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["execution_started"]; readonly timestamp?: string }
-  | { readonly event: "member_completed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["member_completed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -44,3 +49,30 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "execution_completed",
+  "execution_failed",
+  "execution_progress",
+  "execution_started",
+  "member_completed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.teamExecution`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Trading extension events (strategy lifecycle, position updates, risk alerts) scoped to an account. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "TradingChannel" as const;
@@ -33,16 +34,20 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "position.closed": { readonly event: "position.closed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.closed"]; readonly timestamp?: string };
+  "position.opened": { readonly event: "position.opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.opened"]; readonly timestamp?: string };
+  "position.updated": { readonly event: "position.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.updated"]; readonly timestamp?: string };
+  "risk.alert": { readonly event: "risk.alert"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["risk.alert"]; readonly timestamp?: string };
+  "strategy.paused": { readonly event: "strategy.paused"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.paused"]; readonly timestamp?: string };
+  "strategy.started": { readonly event: "strategy.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.started"]; readonly timestamp?: string };
+  "strategy.stopped": { readonly event: "strategy.stopped"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.stopped"]; readonly timestamp?: string };
+  "strategy.updated": { readonly event: "strategy.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.updated"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "position.closed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.closed"]; readonly timestamp?: string }
-  | { readonly event: "position.opened"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.opened"]; readonly timestamp?: string }
-  | { readonly event: "position.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["position.updated"]; readonly timestamp?: string }
-  | { readonly event: "risk.alert"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["risk.alert"]; readonly timestamp?: string }
-  | { readonly event: "strategy.paused"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.paused"]; readonly timestamp?: string }
-  | { readonly event: "strategy.started"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.started"]; readonly timestamp?: string }
-  | { readonly event: "strategy.stopped"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.stopped"]; readonly timestamp?: string }
-  | { readonly event: "strategy.updated"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["strategy.updated"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -53,3 +58,33 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "position.closed",
+  "position.opened",
+  "position.updated",
+  "risk.alert",
+  "strategy.paused",
+  "strategy.started",
+  "strategy.stopped",
+  "strategy.updated",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.trading`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Trading training session events scoped to a session ID (live tick execution, learning extraction, phase transitions). */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "TradingTrainingChannel" as const;
@@ -25,12 +26,16 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "learning.extracted": { readonly event: "learning.extracted"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["learning.extracted"]; readonly timestamp?: string };
+  "phase.changed": { readonly event: "phase.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["phase.changed"]; readonly timestamp?: string };
+  "session.status_changed": { readonly event: "session.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["session.status_changed"]; readonly timestamp?: string };
+  "tick.executed": { readonly event: "tick.executed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["tick.executed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "learning.extracted"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["learning.extracted"]; readonly timestamp?: string }
-  | { readonly event: "phase.changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["phase.changed"]; readonly timestamp?: string }
-  | { readonly event: "session.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["session.status_changed"]; readonly timestamp?: string }
-  | { readonly event: "tick.executed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["tick.executed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -41,3 +46,29 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "learning.extracted",
+  "phase.changed",
+  "session.status_changed",
+  "tick.executed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.tradingTraining`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -3,6 +3,7 @@
 /** Worker-to-server data streaming transport. Used by the standalone Sidekiq worker for bulk updates. */
 import type * as M from "../models.js";
 import type { ActionReply } from "../protocol.js";
+import type * as RT from "../runtime/types.js";
 
 /** Wire name of the channel. */
 export const NAME = "WorkerDataChannel" as const;
@@ -19,9 +20,13 @@ export interface Events {
 /** An event name of this channel. */
 export type EventName = keyof Events;
 
+/** The envelope of each event, by event name. */
+export interface Envelopes {
+  "bulk_update.processed": { readonly event: "bulk_update.processed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["bulk_update.processed"]; readonly timestamp?: string };
+}
+
 /** What a subscriber receives: the envelope, discriminated on `event`. */
-export type Envelope =
-  | { readonly event: "bulk_update.processed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["bulk_update.processed"]; readonly timestamp?: string };
+export type Envelope = Envelopes[EventName];
 
 /** Request, reply and error codes of each action, by action name. */
 export interface Actions {
@@ -34,3 +39,26 @@ export type ActionName = keyof Actions;
 
 /** The reply message of action `A`. */
 export type Reply<A extends ActionName> = ActionReply<Actions[A]["reply"], Actions[A]["error"]>;
+
+/** Every event name this version knows; other events reach `onUnknown`. */
+export const EVENT_NAMES = [
+  "bulk_update.processed",
+] as const satisfies ReadonlyArray<EventName>;
+
+/** Everything the client's types know of this channel. */
+export interface Spec {
+  readonly name: typeof NAME;
+  readonly params: Params;
+  readonly events: Events;
+  readonly envelopes: Envelopes;
+  readonly actions: Actions;
+}
+
+/** Event handlers (by event name) and lifecycle callbacks of a subscription. */
+export type Handlers = RT.ChannelHandlers<Spec>;
+
+/** A subscription to this channel. */
+export type Subscription = RT.ChannelSubscription<Spec>;
+
+/** What the client needs at run time: pass to `Cable.subscribe`, or use `client.workerData`. */
+export const CHANNEL: RT.ChannelDef<Spec> = { name: NAME, events: EVENT_NAMES, eventKey: "event", payloadKey: "payload" };

@@ -1,0 +1,464 @@
+// The client's timing and state machine with a fake clock and a fake WebSocket: no server,
+// no real time. Backoff 1, 2, 4, 8 … s with a cap and a give-up after 10 attempts (or
+// never), stale detection after 6 s without frames, attempts reset by `welcome`, token
+// refresh once, the offline queue and reply timeouts, history on resubscribe, duplicates.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+
+import { CableClientError, DEFAULT_RECONNECT, QueueFullError, backoffDelay, createClient, reconnectPolicy } from '../../../generated/ts/dist/index.js'
+
+/** A manual clock: timers fire only in `advance`. */
+class FakeTimers {
+  nowMs = 0
+  seq = 0
+  timers = new Map()
+
+  now() {
+    return this.nowMs
+  }
+
+  setTimeout(callback, ms) {
+    let id = ++this.seq
+    this.timers.set(id, { at: this.nowMs + Math.max(0, ms), callback, id })
+    return id
+  }
+
+  clearTimeout(id) {
+    this.timers.delete(id)
+  }
+
+  /** Moves the clock forward by `ms`, firing due timers in order. */
+  advance(ms) {
+    let end = this.nowMs + ms
+    for (;;) {
+      let next = [...this.timers.values()].filter(t => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0]
+      if (!next) break
+      this.timers.delete(next.id)
+      this.nowMs = next.at
+      next.callback()
+    }
+    this.nowMs = end
+  }
+
+  /** Time until the next timer, or Infinity. */
+  nextIn() {
+    let at = Math.min(...[...this.timers.values()].map(t => t.at))
+    return at - this.nowMs
+  }
+}
+
+/** A WebSocket the test drives: `accept()`, `receive()`, `drop()`. */
+function fakeWebSocket(clock) {
+  class FakeWebSocket {
+    static sockets = []
+    listeners = {}
+    sent = []
+    protocol = ''
+    closed = false
+
+    constructor(url, protocols) {
+      this.url = url
+      this.protocols = protocols
+      this.createdAt = clock.now()
+      FakeWebSocket.sockets.push(this)
+    }
+
+    addEventListener(type, fn) {
+      ;(this.listeners[type] ??= []).push(fn)
+    }
+
+    emit(type, event = {}) {
+      for (let fn of this.listeners[type] ?? []) fn(event)
+    }
+
+    send(data) {
+      if (this.closed) throw new Error('send on a closed socket')
+      this.sent.push(JSON.parse(data))
+    }
+
+    close() {
+      if (this.closed) return
+      this.closed = true
+      this.emit('close', { code: 1000 })
+    }
+
+    /** The server accepts with `protocol` and says welcome. */
+    accept(protocol = 'actioncable-v1-ext-json', welcome = { type: 'welcome', sid: 'sid1' }) {
+      this.protocol = protocol
+      this.emit('open')
+      if (welcome) this.receive(welcome)
+      return this
+    }
+
+    receive(frame) {
+      this.emit('message', { data: JSON.stringify(frame) })
+    }
+
+    /** The connection fails or is lost without a disconnect frame. */
+    drop() {
+      this.closed = true
+      this.emit('close', { code: 1006 })
+    }
+
+    commands(command) {
+      return this.sent.filter(f => f.command === command)
+    }
+
+    static get last() {
+      return FakeWebSocket.sockets.at(-1)
+    }
+  }
+  return FakeWebSocket
+}
+
+function setup(options = {}) {
+  let clock = new FakeTimers()
+  let WS = fakeWebSocket(clock)
+  let errors = []
+  let client = createClient({ url: 'ws://cable.test/cable', token: 't0', WebSocket: WS, timers: clock, random: () => 0.5, onError: e => errors.push(e), ...options })
+  let states = []
+  client.onStateChange(s => states.push(s))
+  return { clock, WS, client, states, errors }
+}
+
+const settle = () => new Promise(resolve => setImmediate(resolve))
+const NOTES = JSON.stringify({ account_id: 'a1', channel: 'NotificationChannel' })
+
+test('backoffDelay: 1 s, 2 s, 4 s … capped at 30 s, with jitter within ±25 % and never above the cap', () => {
+  let policy = reconnectPolicy()
+  assert.deepEqual(policy, DEFAULT_RECONNECT)
+  assert.deepEqual(policy, { baseDelayMs: 1000, maxDelayMs: 30000, jitter: 0.25, maxAttempts: 10 })
+  let mid = n => backoffDelay(n, policy, () => 0.5)
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 20, 1000].map(mid), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000])
+  assert.deepEqual([0, 1, 2, 3].map(n => backoffDelay(n, policy, () => 0)), [750, 1500, 3000, 6000])
+  assert.deepEqual([0, 1, 2, 3].map(n => backoffDelay(n, policy, () => 0.999999)), [1250, 2500, 5000, 10000])
+  assert.equal(backoffDelay(10, policy, () => 0.999999), 30000, 'jitter never exceeds the cap')
+  for (let i = 0; i < 200; i++) {
+    let n = i % 8
+    let d = backoffDelay(n, policy)
+    let nominal = Math.min(30000, 1000 * 2 ** n)
+    assert.ok(d >= nominal * 0.75 - 1 && d <= Math.min(30000, nominal * 1.25) + 1, `attempt ${n}: ${d}`)
+  }
+  let custom = reconnectPolicy({ baseDelayMs: 500, maxDelayMs: 3000, jitter: 0 })
+  assert.deepEqual([0, 1, 2, 3, 4].map(n => backoffDelay(n, custom)), [500, 1000, 2000, 3000, 3000])
+})
+
+test('reconnects with 1, 2, 4, 8 … s (fake clock), gives up after 10 attempts', async () => {
+  let { clock, WS, client, states } = setup()
+  assert.equal(client.status.state, 'connecting')
+  assert.equal(WS.sockets.length, 1)
+  assert.deepEqual(WS.last.protocols, ['actioncable-v1-ext-json', 'actioncable-v1-json'])
+  assert.equal(WS.last.url, 'ws://cable.test/cable?token=t0')
+  WS.last.accept()
+  assert.equal(client.status.state, 'connected')
+  assert.equal(client.status.protocol, 'ext')
+
+  WS.last.drop()
+  let delays = []
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    assert.equal(client.status.state, 'reconnecting')
+    assert.equal(client.status.attempt, attempt)
+    let before = WS.sockets.length
+    let wait = clock.nextIn()
+    clock.advance(wait - 1)
+    assert.equal(WS.sockets.length, before, `attempt ${attempt} not before its delay`)
+    clock.advance(1)
+    assert.equal(WS.sockets.length, before + 1, `attempt ${attempt} at its delay`)
+    delays.push(wait)
+    WS.last.drop() // refused
+  }
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000])
+  assert.equal(client.status.state, 'closed')
+  assert.equal(client.status.reason, 'gave_up')
+  clock.advance(10 * 60 * 1000)
+  assert.equal(WS.sockets.length, 11, 'no attempt after giving up')
+  assert.deepEqual([...new Set(states.map(s => s.state))], ['connected', 'reconnecting', 'closed'])
+
+  // connect() starts over.
+  client.connect()
+  assert.equal(WS.sockets.length, 12)
+  WS.last.accept()
+  assert.equal(client.status.state, 'connected')
+})
+
+test('maxAttempts: Infinity never gives up; the delay stays at the cap', () => {
+  let { clock, WS, client } = setup({ reconnect: { maxAttempts: Infinity, maxDelayMs: 5000 } })
+  WS.last.drop()
+  for (let i = 0; i < 60; i++) {
+    clock.advance(clock.nextIn())
+    WS.last.drop()
+  }
+  assert.equal(client.status.state, 'reconnecting')
+  assert.equal(client.status.attempt, 61)
+  assert.equal(clock.nextIn(), 5000)
+  clock.advance(5000)
+  WS.last.accept()
+  assert.equal(client.status.state, 'connected')
+  assert.equal(client.status.attempt, 0)
+})
+
+test('welcome resets the attempts: the next loss starts again at 1 s', () => {
+  let { clock, WS, client } = setup()
+  WS.last.drop()
+  clock.advance(1000)
+  WS.last.drop()
+  clock.advance(2000)
+  WS.last.drop()
+  assert.equal(clock.nextIn(), 4000)
+  clock.advance(4000)
+  WS.last.accept()
+  WS.last.drop()
+  assert.equal(client.status.attempt, 1)
+  assert.equal(clock.nextIn(), 1000)
+})
+
+test('a connection without frames for 6 s is stale: closed and reconnected; pings keep it alive', () => {
+  let { clock, WS, client } = setup()
+  let first = WS.last.accept()
+  for (let i = 0; i < 5; i++) {
+    clock.advance(3000)
+    first.receive({ type: 'ping', message: 1700000000 + i })
+  }
+  assert.equal(client.status.state, 'connected', 'pings every 3 s keep it alive')
+  clock.advance(5999)
+  assert.equal(client.status.state, 'connected')
+  clock.advance(1)
+  assert.equal(first.closed, true, 'the stale socket is closed')
+  assert.equal(client.status.state, 'reconnecting')
+  assert.equal(client.status.reason, 'stale')
+  clock.advance(1000)
+  assert.equal(WS.sockets.length, 2)
+  // A socket that never opens is stale too.
+  clock.advance(6000)
+  assert.equal(WS.sockets[1].closed, true)
+  assert.equal(client.status.attempt, 2)
+})
+
+test('server disconnects: server_restart reconnects with backoff; reconnect:false stops', () => {
+  let { clock, WS, client } = setup()
+  WS.last.accept().receive({ type: 'disconnect', reason: 'server_restart', reconnect: true })
+  assert.equal(client.status.state, 'reconnecting')
+  assert.equal(client.status.reason, 'server_restart')
+  assert.equal(clock.nextIn(), 1000)
+  clock.advance(1000)
+  WS.last.accept().receive({ type: 'disconnect', reason: 'invalid_request', reconnect: false })
+  assert.equal(client.status.state, 'closed')
+  assert.equal(client.status.reason, 'invalid_request')
+  clock.advance(60000)
+  assert.equal(WS.sockets.length, 2)
+})
+
+test('unauthorized / token_expired: the provider is called once with refresh, then once more only after a welcome', async () => {
+  let calls = []
+  let n = 0
+  let { clock, WS, client } = setup({ token: async r => (calls.push(r), `tok${n++}`) })
+  await settle()
+  assert.equal(WS.last.url, 'ws://cable.test/cable?token=tok0')
+  WS.last.accept().receive({ type: 'disconnect', reason: 'token_expired', reconnect: false })
+  assert.equal(client.status.state, 'reconnecting')
+  await settle()
+  assert.equal(WS.sockets.length, 2, 'reconnects at once with the fresh token')
+  assert.equal(WS.last.url, 'ws://cable.test/cable?token=tok1', 'no sid: the expired session is not resumed')
+  WS.last.accept()
+  // A later expiry refreshes again (the budget is per welcome).
+  WS.last.receive({ type: 'disconnect', reason: 'token_expired', reconnect: false })
+  await settle()
+  assert.equal(WS.last.url, 'ws://cable.test/cable?token=tok2')
+  // Refused right away again: no loop.
+  WS.last.accept(undefined, null)
+  WS.last.receive({ type: 'disconnect', reason: 'unauthorized', reconnect: false })
+  await settle()
+  clock.advance(60000)
+  await settle()
+  assert.equal(client.status.state, 'closed')
+  assert.equal(client.status.reason, 'unauthorized')
+  assert.equal(WS.sockets.length, 3)
+  assert.deepEqual(calls, [
+    { refresh: false, reason: null },
+    { refresh: true, reason: 'token_expired' },
+    { refresh: true, reason: 'token_expired' }
+  ])
+  // Plain reconnections reuse the cached token (no provider call).
+})
+
+test('a failing token provider is reported and retried with backoff', async () => {
+  let fail = true
+  let { clock, WS, client, errors } = setup({ token: () => (fail ? Promise.reject(new Error('auth down')) : 'ok') })
+  await settle()
+  assert.equal(WS.sockets.length, 0)
+  assert.equal(client.status.state, 'reconnecting')
+  assert.equal(client.status.reason, 'token_unavailable')
+  assert.equal(errors[0].message, 'auth down')
+  fail = false
+  clock.advance(1000)
+  await settle()
+  assert.equal(WS.sockets.length, 1)
+  assert.equal(WS.last.url, 'ws://cable.test/cable?token=ok')
+})
+
+test('subscriptions: sent after welcome, resubscribed with history, duplicates dropped', async () => {
+  let { clock, WS, client } = setup()
+  let got = []
+  let resyncs = []
+  let sub = client.notification.subscribe({ account_id: 'a1' }, { new_notification: p => got.push(p.id), onResync: r => resyncs.push(r) })
+  assert.equal(WS.last.sent.length, 0, 'nothing before welcome')
+  let ws = WS.last.accept()
+  assert.deepEqual(ws.sent, [{ command: 'subscribe', identifier: NOTES }], 'a first subscribe asks no history')
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  await sub.ready
+  let data = (id, offset, epoch = 'e1') => ({ identifier: NOTES, message: { event: 'new_notification', payload: { id } }, stream_id: 'notifications:a1', epoch, offset })
+  ws.receive(data('n1', 1))
+  ws.receive(data('n2', 2))
+  ws.receive(data('n2', 2)) // a duplicate
+  ws.receive(data('n1', 1)) // an old one
+  ws.receive({ type: 'ping', message: 1700000123 })
+  assert.deepEqual(got, ['n1', 'n2'])
+
+  ws.drop()
+  clock.advance(1000)
+  // Not restored (the server forgot the sid): resubscribe from the last position.
+  ws = WS.last
+  assert.match(ws.url, /sid=sid1/)
+  ws.accept(undefined, { type: 'welcome', sid: 'sid2' })
+  assert.deepEqual(ws.sent, [{ command: 'subscribe', identifier: NOTES, history: { since: 1700000123, streams: { 'notifications:a1': { epoch: 'e1', offset: 2 } } } }])
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  ws.receive(data('n3', 3))
+  ws.receive({ identifier: NOTES, type: 'confirm_history' })
+  assert.deepEqual(got, ['n1', 'n2', 'n3'])
+
+  // Restored: a `history` command instead of a subscribe.
+  ws.drop()
+  clock.advance(1000)
+  ws = WS.last
+  assert.match(ws.url, /sid=sid2/)
+  ws.accept(undefined, { type: 'welcome', sid: 'sid3', restored: true, restored_ids: [NOTES, 'stale-id'] })
+  assert.deepEqual(ws.sent, [
+    { command: 'unsubscribe', identifier: 'stale-id' },
+    { command: 'history', identifier: NOTES, history: { since: 1700000123, streams: { 'notifications:a1': { epoch: 'e1', offset: 3 } } } }
+  ])
+  assert.equal(sub.state, 'subscribed')
+
+  // History rejected: the subscription must resync; its positions start afresh.
+  ws.receive({ identifier: NOTES, type: 'reject_history' })
+  assert.deepEqual(resyncs, [{ reason: 'history_rejected' }])
+  ws.receive(data('n9', 1, 'e2'))
+  assert.deepEqual(got, ['n1', 'n2', 'n3', 'n9'])
+})
+
+test('plain ActionCable (v1): no history, a resync after every reconnection', async () => {
+  let { clock, WS, client } = setup()
+  let resyncs = []
+  let sub = client.notification.subscribe({ account_id: 'a1' }, { onResync: r => resyncs.push(r) })
+  let ws = WS.last.accept('actioncable-v1-json', { type: 'welcome' })
+  assert.equal(client.status.protocol, 'v1')
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  await sub.ready
+  ws.drop()
+  clock.advance(1000)
+  ws = WS.last
+  assert.doesNotMatch(ws.url, /sid=/)
+  ws.accept('', { type: 'welcome' })
+  assert.equal(client.status.protocol, 'v1', 'no subprotocol at all is plain ActionCable too')
+  assert.deepEqual(ws.sent, [{ command: 'subscribe', identifier: NOTES }])
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  assert.deepEqual(resyncs, [{ reason: 'no_history' }])
+})
+
+test('offline queue: bounded, flushed in order after confirmation; replies, timeouts and lost replies', async () => {
+  let { clock, WS, client } = setup({ offlineQueueLimit: 2, replyTimeoutMs: 5000 })
+  let conv = client.aiConversation.subscribe({ conversation_id: 'c1' })
+  let id = conv.identifier
+  let first = conv.perform('typing_indicator', { conversation_id: 'c1', status: 'typing' })
+  let second = conv.perform('send_message', { content: 'hi' })
+  await assert.rejects(conv.perform('send_message', { content: 'too many' }), e => e instanceof QueueFullError && e.code === 'queue_full' && e.limit === 2)
+  let ws = WS.last.accept()
+  assert.deepEqual(ws.commands('message'), [], 'not before the subscription is confirmed')
+  ws.receive({ identifier: id, type: 'confirm_subscription' })
+  let messages = ws.commands('message')
+  assert.deepEqual(
+    messages.map(m => JSON.parse(m.data)),
+    [
+      { conversation_id: 'c1', status: 'typing', action: 'typing_indicator', $ref: '1' },
+      { content: 'hi', action: 'send_message', $ref: '2' }
+    ]
+  )
+  ws.receive({ identifier: id, message: { $reply: { ref: '2', action: 'send_message', ok: false, error: { code: 'conversation_closed', message: 'closed' } } } })
+  ws.receive({ identifier: id, message: { $reply: { ref: '1', action: 'typing_indicator', ok: true, data: null } } })
+  assert.equal(await first, null)
+  await assert.rejects(second, e => e.name === 'ActionError' && e.code === 'conversation_closed' && e.action === 'send_message')
+
+  // No reply in time.
+  let slow = conv.perform('send_message', { content: 'slow' })
+  clock.advance(4999)
+  await settle()
+  clock.advance(1)
+  await assert.rejects(slow, e => e instanceof CableClientError && e.code === 'timeout')
+
+  // Sent, then the connection is lost: the reply can never come.
+  let lost = conv.perform('send_message', { content: 'lost' })
+  ws.drop()
+  await assert.rejects(lost, e => e instanceof CableClientError && e.code === 'disconnected')
+
+  // Released before it could be sent.
+  let released = conv.perform('send_message', { content: 'never' })
+  conv.unsubscribe()
+  await assert.rejects(released, e => e instanceof CableClientError && e.code === 'unsubscribed')
+})
+
+test('reference counting and rejection', async () => {
+  let { WS, client } = setup()
+  let ws = WS.last.accept()
+  let a = client.notification.subscribe({ account_id: 'a1' })
+  let b = client.notification.subscribe({ account_id: 'a1' })
+  assert.equal(ws.commands('subscribe').length, 1)
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  await Promise.all([a.ready, b.ready])
+  let late = client.notification.subscribe({ account_id: 'a1' })
+  await late.ready // already confirmed: ready at once
+  a.unsubscribe()
+  late.unsubscribe()
+  assert.equal(ws.commands('unsubscribe').length, 0)
+  b.unsubscribe()
+  assert.deepEqual(ws.commands('unsubscribe'), [{ command: 'unsubscribe', identifier: NOTES }])
+
+  let rejected = []
+  let denied = client.customer.subscribe({}, { onRejected: r => rejected.push(r) })
+  ws.receive({ identifier: denied.identifier, type: 'reject_subscription', reason: 'forbidden' })
+  await assert.rejects(denied.ready, e => e.code === 'rejected')
+  assert.equal(denied.state, 'rejected')
+  assert.deepEqual(rejected, [{ reason: 'forbidden' }])
+  await assert.rejects(denied.perform('x', {}), e => e.code === 'rejected')
+  denied.unsubscribe()
+  assert.equal(ws.commands('unsubscribe').length, 1, 'nothing to unsubscribe from after a rejection')
+})
+
+test('handlers that throw are reported and do not stop delivery', async () => {
+  let { WS, client, errors } = setup()
+  let got = []
+  client.notification.subscribe({ account_id: 'a1' }, { new_notification: () => { throw new Error('boom') } })
+  client.notification.subscribe({ account_id: 'a1' }, { new_notification: p => got.push(p.id) })
+  let ws = WS.last.accept()
+  ws.receive({ identifier: NOTES, type: 'confirm_subscription' })
+  ws.receive({ identifier: NOTES, message: { event: 'new_notification', payload: { id: 'n1' } } })
+  assert.deepEqual(got, ['n1'])
+  assert.equal(errors[0].message, 'boom')
+})
+
+test('package.json: name and version from the schema, ESM, every export built, no runtime dependency', async () => {
+  let { readFile, access } = await import('node:fs/promises')
+  let dir = new URL('../../../generated/ts/', import.meta.url)
+  let pkg = JSON.parse(await readFile(new URL('package.json', dir), 'utf8'))
+  let { SCHEMA_VERSION } = await import('../../../generated/ts/dist/index.js')
+  assert.equal(pkg.version, SCHEMA_VERSION)
+  assert.equal(pkg.type, 'module')
+  assert.equal(pkg.dependencies, undefined)
+  assert.deepEqual(Object.keys(pkg.exports), ['.', './react', './package.json'])
+  for (let [entry, targets] of Object.entries(pkg.exports)) {
+    if (typeof targets === 'string') continue
+    for (let file of Object.values(targets)) await access(new URL(file, dir))
+    let mod = await import(new URL(targets.import, dir).href)
+    assert.ok(Object.keys(mod).length > 0, entry)
+  }
+  assert.deepEqual(pkg.peerDependenciesMeta, { react: { optional: true } })
+})

@@ -1,0 +1,145 @@
+// A consumer of the generated package, compiled with `tsc --strict` against its .d.ts
+// (tests/tests/node_ts_client.rs). Every `@ts-expect-error` line must be a compile error:
+// tsc reports an unused directive (TS2578) otherwise, and the Rust test also checks that
+// without the directives each of those lines fails.
+
+import { ActionError, CableClientError, QueueFullError, createClient } from "@cableway/client";
+import type { AiConversation, AiOrchestration, BuiltinActionError, ConnectionStatus, WebSocketConstructor } from "@cableway/client";
+import { CableProvider, useAiConversationChannel, useAiOrchestrationChannel, useCable } from "@cableway/client/react";
+
+declare const WebSocketImpl: WebSocketConstructor;
+
+const client = createClient({ url: "ws://localhost/cable", token: async ({ refresh }) => (refresh ? "fresh" : "first"), WebSocket: WebSocketImpl, autoConnect: false });
+const status: ConnectionStatus = client.status;
+void status;
+
+// Typed receipt: payloads and envelopes per event; `onMessage` switches exhaustively.
+const run = client.aiOrchestration.subscribe(
+  { type: "workflow_run", id: "run-1" },
+  {
+    "workflow.run.status.changed": (payload, envelope) => {
+      const s: AiOrchestration.Events["workflow.run.status.changed"]["workflow_run"]["status"] = payload.workflow_run.status;
+      const name: "workflow.run.status.changed" = envelope.event;
+      void s;
+      void name;
+    },
+    onMessage: (envelope) => {
+      switch (envelope.event) {
+        case "agent.created": {
+          const agentName: string = envelope.payload.name;
+          void agentName;
+          break;
+        }
+        // @ts-expect-error: unknown event name in a switch over the envelope union
+        case "workflow.run.exploded":
+          break;
+        default:
+          break;
+      }
+    },
+    onUnknown: (message, info) => {
+      const event: string | null = info.event;
+      void event;
+      void message;
+    },
+    onResync: ({ reason }) => {
+      const r: "history_rejected" | "no_history" = reason;
+      void r;
+    },
+  },
+);
+run.unsubscribe();
+
+// @ts-expect-error: wrong param type (`id` is a string)
+client.aiOrchestration.subscribe({ type: "workflow_run", id: 42 });
+// @ts-expect-error: wrong param type (`type` is an enum)
+client.aiOrchestration.subscribe({ type: "workflow_runs", id: "x" });
+// @ts-expect-error: wrong param type (a required param is missing)
+client.aiConversation.subscribe({});
+
+client.aiOrchestration.subscribe(
+  { type: "workflow", id: "w" },
+  {
+    // @ts-expect-error: unknown event name
+    "workflow.run.exploded": () => {},
+  },
+);
+
+client.aiOrchestration.subscribe(
+  { type: "workflow", id: "w" },
+  {
+    "workflow.run.created": (payload) => {
+      // @ts-expect-error: reading a payload field that does not exist
+      void payload.workflow_run.no_such_field;
+    },
+  },
+);
+
+client.notification.subscribe(
+  { account_id: "a" },
+  {
+    new_notification: (payload) => {
+      const title: string = payload.title;
+      void title;
+      // @ts-expect-error: reading a payload field that does not exist
+      void payload.body;
+    },
+  },
+);
+
+// Actions: typed request, reply and error codes.
+async function chat(): Promise<void> {
+  const sub: AiConversation.Subscription = client.aiConversation.subscribe({ conversation_id: "c1" });
+  const reply = await sub.perform("send_message", { content: "hi" });
+  const queued: boolean = reply.ai_response_queued;
+  void queued;
+  const relayed: null = await sub.perform("typing_indicator", { conversation_id: "c1", status: "typing" });
+  void relayed;
+
+  // @ts-expect-error: wrong action payload (`content` is a string)
+  await sub.perform("send_message", { content: 42 });
+  // @ts-expect-error: wrong action payload (missing `content`)
+  await sub.perform("send_message", {});
+  // @ts-expect-error: wrong action payload (`status` is typing | stopped)
+  await sub.perform("typing_indicator", { conversation_id: "c1", status: "sleeping" });
+  // @ts-expect-error: unknown action
+  await sub.perform("delete_everything", {});
+
+  const result = await sub.tryPerform("send_message", { content: "x" });
+  if (result.ok) {
+    const id: string = result.data.message.id;
+    void id;
+  } else if (result.error instanceof ActionError) {
+    const code: "conversation_closed" | "rate_limited" | "content_rejected" | BuiltinActionError = result.error.code;
+    void code;
+  } else {
+    const code: CableClientError["code"] = result.error.code;
+    void code;
+  }
+  try {
+    await sub.perform("send_message", { content: "y" });
+  } catch (e) {
+    if (e instanceof QueueFullError) {
+      const limit: number = e.limit;
+      void limit;
+    }
+  }
+}
+void chat;
+
+// React: provider, status and channel hooks.
+function Panel(): null {
+  const { state } = useCable();
+  const s: "idle" | "connecting" | "connected" | "reconnecting" | "closed" = state;
+  void s;
+  const conv = useAiConversationChannel({ conversation_id: "c1" }, { message_created: (m) => void m.content });
+  void conv.perform("send_message", { content: "from a hook" });
+  // @ts-expect-error: wrong action payload through a hook
+  void conv.perform("send_message", { text: "no" });
+  useAiOrchestrationChannel(null, {});
+  // @ts-expect-error: wrong param type in a hook
+  useAiOrchestrationChannel({ type: "workflow", id: 7 }, {});
+  return null;
+}
+void Panel;
+void CableProvider;
