@@ -121,7 +121,10 @@ impl Session {
 enum End {
     Disconnect(&'static str, bool),
     Close(CloseFrame),
+    /// The client closed or the socket broke.
     Gone,
+    /// A write failed or passed the write timeout.
+    WriteFailed,
 }
 
 fn unix_now() -> u64 {
@@ -186,8 +189,16 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             _ = overflow.overflowed() => break End::Disconnect("too_slow", true),
             _ = &mut expiry => break End::Disconnect("token_expired", false),
             Some(first) = inbox.recv() => {
-                if write_batch(&mut sink, &mut inbox, first, write_timeout).await.is_err() {
-                    break End::Gone;
+                // A write stalls while the client does not read, which is exactly when its
+                // outbox overflows (or the server drains): watch both during the write, or a
+                // slow client would end as a write timeout, without its reason.
+                tokio::select! {
+                    biased;
+                    _ = app.shutdown.cancelled() => break End::Disconnect("server_restart", true),
+                    _ = overflow.overflowed() => break End::Disconnect("too_slow", true),
+                    written = write_batch(&mut sink, &mut inbox, first, write_timeout) => if written.is_err() {
+                        break End::WriteFailed;
+                    },
                 }
             }
             _ = ping.tick() => {
@@ -219,7 +230,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
         }
     }
-    let resumable = matches!(end, End::Gone | End::Close(_) | End::Disconnect("too_slow", _));
+    let resumable = matches!(end, End::Gone | End::WriteFailed | End::Close(_) | End::Disconnect("too_slow", _));
     if let (Some(sid), true) = (sid, resumable) {
         let subscriptions = s
             .subs
@@ -234,6 +245,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         End::Disconnect(r, _) => *r,
         End::Close(_) => "close",
         End::Gone => "client_closed",
+        End::WriteFailed => "write_failed",
     };
     tracing::info!(session = id.0, reason, subscriptions = s.subs.len(), "disconnected");
     let _ = finish(&mut sink, end, write_timeout).await;
@@ -276,7 +288,7 @@ async fn finish(sink: &mut SplitSink<WebSocket, Message>, end: End, timeout: Dur
                 sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.into() }))).await?;
             }
             End::Close(cf) => sink.send(Message::Close(Some(cf))).await?,
-            End::Gone => {}
+            End::Gone | End::WriteFailed => {}
         }
         sink.close().await
     };
