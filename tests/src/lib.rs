@@ -25,6 +25,7 @@ pub fn cableway_bin() -> PathBuf {
     bin
 }
 
+pub mod bench;
 pub mod client;
 pub mod schema_strategy;
 pub mod server;
