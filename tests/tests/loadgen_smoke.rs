@@ -22,7 +22,17 @@ fn loadgen_at_n100_loses_nothing_and_duplicates_nothing() {
     spec.latency_spacing_ms = 10;
     spec.fanout_timeout_ms = 10_000;
     // Two fixed steps; whether a step "passes" depends on timing and is not asserted.
-    spec.ramp = Some(Ramp { start_deliveries_per_s: Some(2_000.0), factor: 2.0, step_ms: 500, min_msgs: 5, max_steps: 2, refine: 0, p99_limit_ms: u64::MAX, drain_ms: 10_000, max_deliveries_per_s: 4_000.0 });
+    spec.ramp = Some(Ramp {
+        start_deliveries_per_s: Some(2_000.0),
+        factor: 2.0,
+        step_ms: 500,
+        min_msgs: 5,
+        max_steps: 2,
+        refine: 0,
+        p99_limit_ms: u64::MAX,
+        drain_ms: 10_000,
+        max_deliveries_per_s: 4_000.0,
+    });
     spec.server_pid = server.pid();
     spec.final_wait_ms = 15_000;
 

@@ -382,7 +382,19 @@ async fn latency_phase(spec: &Spec, rec: &Rc<RefCell<Recorder>>, pool: &Pool, cl
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_step(spec: &Spec, rec: &Rc<RefCell<Recorder>>, pool: &Pool, cpu: &Cpu, clients: u32, phase: u16, offered: f64, step_ms: u64, min_msgs: usize, drain_ms: u64, p99_limit_ms: u64) -> Step {
+async fn run_step(
+    spec: &Spec,
+    rec: &Rc<RefCell<Recorder>>,
+    pool: &Pool,
+    cpu: &Cpu,
+    clients: u32,
+    phase: u16,
+    offered: f64,
+    step_ms: u64,
+    min_msgs: usize,
+    drain_ms: u64,
+    p99_limit_ms: u64,
+) -> Step {
     let _ = spec;
     let rate = offered / clients as f64;
     let secs = (step_ms as f64 / 1000.0).max(min_msgs as f64 / rate);

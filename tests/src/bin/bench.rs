@@ -388,14 +388,25 @@ fn gate(enabled: bool) -> Result<Value> {
     }
     let busy = procfs::busy_processes(Duration::from_secs(1), 0.05, &[std::process::id()]);
     let after = procfs::loadavg();
-    let verdict = if !enabled { "disabled (--no-gate)" } else if quiet { "quiet" } else if force { "NOT QUIET (BENCH_FORCE=1)" } else { "NOT QUIET" };
+    let verdict = if !enabled {
+        "disabled (--no-gate)"
+    } else if quiet {
+        "quiet"
+    } else if force {
+        "NOT QUIET (BENCH_FORCE=1)"
+    } else {
+        "NOT QUIET"
+    };
     eprintln!("gate: load average {:.2} {:.2} {:.2} -> {verdict}", after[0], after[1], after[2]);
     let g = json!({
         "enabled": enabled, "max_load1": max, "load_at_start": before, "load_at_gate": after, "waited_secs": start.elapsed().as_secs(),
         "verdict": verdict, "busy_processes": busy.iter().map(|(p, s, c)| json!({"pid": p, "cpu_share": s, "comm": c})).collect::<Vec<_>>(),
     });
     if !quiet && !force {
-        bail!("the machine is not quiet (1-min load average {:.2} >= {max}); retry later, raise BENCH_MAX_LOAD, or set BENCH_FORCE=1 to run anyway (the report then says NOT QUIET)", load1());
+        bail!(
+            "the machine is not quiet (1-min load average {:.2} >= {max}); retry later, raise BENCH_MAX_LOAD, or set BENCH_FORCE=1 to run anyway (the report then says NOT QUIET)",
+            load1()
+        );
     }
     Ok(g)
 }
@@ -515,7 +526,9 @@ fn pathcost_bodies() -> Vec<(&'static str, String)> {
     let small = payload(1, 200);
     let ids: Vec<String> = (0..56).map(|i| format!("\"notification-{i:04}-0123456789abcdef\"")).collect();
     let large = format!(r#"{{"account_id":"bench","user_id":"u1","notification_ids":[{}],"all":false,"read_at":"2026-01-01T00:00:00Z"}}"#, ids.join(","));
-    let opaque = |data: &str| format!(r#"{{"channel":"McpChannel","event":"mcp.message","payload":{{"recipient_id":"pathcost","message":{{"jsonrpc":"2.0","method":"bench","params":{data}}}}}}}"#);
+    let opaque = |data: &str| {
+        format!(r#"{{"channel":"McpChannel","event":"mcp.message","payload":{{"recipient_id":"pathcost","message":{{"jsonrpc":"2.0","method":"bench","params":{data}}}}}}}"#)
+    };
     vec![
         ("validated 200 B (new_notification)", format!(r#"{{"channel":"NotificationChannel","event":"new_notification","payload":{small}}}"#)),
         ("x-opaque 200 B (mcp.message)", opaque(&small)),
@@ -612,7 +625,9 @@ fn profile(o: &Opts, p: &Paths, log_dir: &Path, runs: &[Value], out: &Path, stam
     }
     drop(server);
     let report: Report = serde_json::from_str(text.trim())?;
-    let by = |sort: &str, limit: &str| sh(&format!("perf report -i '{}' --stdio --no-children --sort {sort} --percent-limit {limit} 2>/dev/null | grep -v '^#' | grep -v '^$'", data.display()));
+    let by = |sort: &str, limit: &str| {
+        sh(&format!("perf report -i '{}' --stdio --no-children --sort {sort} --percent-limit {limit} 2>/dev/null | grep -v '^#' | grep -v '^$'", data.display()))
+    };
     let dso = by("dso", "0.5");
     let sym = by("dso,sym", "0.8");
     let txt = out.join(format!("profile-ours-{stamp}.txt"));
@@ -789,9 +804,13 @@ fn markdown(o: &Opts, doc: &Value) -> String {
         mach["ruby"].as_str().unwrap_or("?")
     );
     let g = &meta["gate"];
-    let loads: Vec<f64> = doc["runs"].as_array().map(|a| a.iter().flat_map(|r| [r["load_before"][0].as_f64(), r["load_after"][0].as_f64()]).flatten().collect()).unwrap_or_default();
+    let loads: Vec<f64> =
+        doc["runs"].as_array().map(|a| a.iter().flat_map(|r| [r["load_before"][0].as_f64(), r["load_after"][0].as_f64()]).flatten().collect()).unwrap_or_default();
     let (lmin, lmax) = loads.iter().fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
-    let busy: Vec<String> = g["busy_processes"].as_array().map(|a| a.iter().map(|b| format!("{} {:.0}%", b["comm"].as_str().unwrap_or("?"), b["cpu_share"].as_f64().unwrap_or(0.0) * 100.0)).collect()).unwrap_or_default();
+    let busy: Vec<String> = g["busy_processes"]
+        .as_array()
+        .map(|a| a.iter().map(|b| format!("{} {:.0}%", b["comm"].as_str().unwrap_or("?"), b["cpu_share"].as_f64().unwrap_or(0.0) * 100.0)).collect())
+        .unwrap_or_default();
     let _ = writeln!(
         w,
         "Quiet-machine gate: **{}** (1-min load {:.2} at start, limit {}; other busy processes: {}). Load average (1 min) before/after each run ranged {:.2}–{:.2}; the bench itself keeps two cores busy, so the load it reports during the run is mostly its own. Per-run values are in the JSON.\n",
@@ -823,7 +842,8 @@ fn markdown(o: &Opts, doc: &Value) -> String {
             }
         );
         for &n in ns {
-            let present: Vec<&String> = o.peers.iter().filter(|p| agg.as_array().is_some_and(|a| a.iter().any(|r| r["mode"] == mode.as_str() && r["n"] == n && r["peer"] == p.as_str()))).collect();
+            let present: Vec<&String> =
+                o.peers.iter().filter(|p| agg.as_array().is_some_and(|a| a.iter().any(|r| r["mode"] == mode.as_str() && r["n"] == n && r["peer"] == p.as_str()))).collect();
             if present.is_empty() {
                 continue;
             }
@@ -852,7 +872,12 @@ fn markdown(o: &Opts, doc: &Value) -> String {
             }
             let failed: Vec<String> = agg
                 .as_array()
-                .map(|a| a.iter().filter(|r| r["mode"] == mode.as_str() && r["n"] == n && r["failed_runs"].as_u64().unwrap_or(0) > 0).map(|r| format!("{} ×{}", peer_label(r["peer"].as_str().unwrap_or("")), r["failed_runs"])).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter(|r| r["mode"] == mode.as_str() && r["n"] == n && r["failed_runs"].as_u64().unwrap_or(0) > 0)
+                        .map(|r| format!("{} ×{}", peer_label(r["peer"].as_str().unwrap_or("")), r["failed_runs"]))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !failed.is_empty() {
                 let _ = writeln!(w, "\nRuns that failed (see the JSON for the error): {}", failed.join(", "));
@@ -865,7 +890,12 @@ fn markdown(o: &Opts, doc: &Value) -> String {
                 let mut add = |t: String| *notes.entry(format!("{peer}: {t}")).or_default() += 1;
                 if let (Some(failed), Some(connected)) = (rep["connect_failures"].as_u64(), rep["connected"].as_u64()) {
                     if failed > 0 {
-                        add(format!("{failed} of {} connects failed ({connected} subscribed{}); first error: {}", failed + connected, if (failed as usize) * 100 > n { "; not repeated at this N" } else { "" }, rep["errors"][0].as_str().unwrap_or("?")));
+                        add(format!(
+                            "{failed} of {} connects failed ({connected} subscribed{}); first error: {}",
+                            failed + connected,
+                            if (failed as usize) * 100 > n { "; not repeated at this N" } else { "" },
+                            rep["errors"][0].as_str().unwrap_or("?")
+                        ));
                     }
                 }
                 if let Some(why) = rep["ramp_skipped"].as_str() {
@@ -890,7 +920,17 @@ fn markdown(o: &Opts, doc: &Value) -> String {
         let _ = writeln!(w, "|---|---|---|---|---|---|---|");
         for r in rows {
             let cpu = r["server_cpu_us_per_publish"]["median"].as_f64();
-            let _ = writeln!(w, "| {} | {} | {} | {} | {} | {} | {} |", r["label"].as_str().unwrap_or(""), r["body_bytes"], cell(&r["per_s"]), cell(&r["server_cpu_us_per_publish"]), cpu.map_or("–".into(), |c| format!("{:.3}", c / 1000.0)), cell(&r["p50_ms"]), r["failed"]);
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r["label"].as_str().unwrap_or(""),
+                r["body_bytes"],
+                cell(&r["per_s"]),
+                cell(&r["server_cpu_us_per_publish"]),
+                cpu.map_or("–".into(), |c| format!("{:.3}", c / 1000.0)),
+                cell(&r["p50_ms"]),
+                r["failed"]
+            );
         }
         let cost = |i: usize| rows.get(i).and_then(|r| r["server_cpu_us_per_publish"]["median"].as_f64());
         if let (Some(a), Some(b), Some(c), Some(d)) = (cost(0), cost(1), cost(2), cost(3)) {
@@ -928,7 +968,12 @@ fn markdown(o: &Opts, doc: &Value) -> String {
     if prof["by_dso"].is_string() {
         let _ = writeln!(w, "## Where the time goes (Cableway, pinned, N={}, {:.0} deliveries/s offered)\n", prof["n"], prof["offered_deliveries_per_s"].as_f64().unwrap_or(0.0));
         let hold_cpu = prof.pointer("/hold/server_cpu_us_per_delivery").and_then(Value::as_f64);
-        let _ = writeln!(w, "`perf record -F 999 -p <server>` for 6 s during a fixed-rate phase{}. Full listing: `{}`.\n", hold_cpu.map_or(String::new(), |c| format!(" ({c:.2} µs server CPU per delivery)")), prof["file"].as_str().unwrap_or(""));
+        let _ = writeln!(
+            w,
+            "`perf record -F 999 -p <server>` for 6 s during a fixed-rate phase{}. Full listing: `{}`.\n",
+            hold_cpu.map_or(String::new(), |c| format!(" ({c:.2} µs server CPU per delivery)")),
+            prof["file"].as_str().unwrap_or("")
+        );
         let _ = writeln!(w, "```text\n{}\n```\n", prof["by_dso"].as_str().unwrap_or("").lines().take(8).collect::<Vec<_>>().join("\n"));
         let _ = writeln!(w, "```text\n{}\n```\n", prof["by_symbol"].as_str().unwrap_or("").lines().take(30).collect::<Vec<_>>().join("\n"));
     } else if !prof.is_null() {
@@ -997,13 +1042,30 @@ fn targets(w: &mut String, o: &Opts, doc: &Value) {
     row("full fan-out p99 ≤ 0.5× Node ws", ratio(m("ours", "fanout_p99_ms"), m("ws", "fanout_p99_ms")), &|v| v <= 0.5);
     let mem_n = if o.ns.contains(&10000) { 10000 } else { n };
     let mm = |peer: &str| median_of(agg, "pinned", mem_n, peer, "kib_per_conn");
-    row(&format!("idle memory per connection ≤ 0.5× Node ws (N = {mem_n}{})", if mem_n > 1000 { ", slope from 1k" } else { ", baseline included" }), ratio(mm("ours"), mm("ws")), &|v| v <= 0.5);
+    row(
+        &format!("idle memory per connection ≤ 0.5× Node ws (N = {mem_n}{})", if mem_n > 1000 { ", slope from 1k" } else { ", baseline included" }),
+        ratio(mm("ours"), mm("ws")),
+        &|v| v <= 0.5,
+    );
     row("accept rate ≥ 2× Node ws", ratio(m("ours", "accept_per_s"), m("ws", "accept_per_s")), &|v| v >= 2.0);
-    let lost: f64 = doc["runs"].as_array().map(|a| a.iter().filter(|r| r["peer"] == "ours").map(|r| r.pointer("/report/lost").and_then(Value::as_f64).unwrap_or(0.0) + r.pointer("/report/duplicates").and_then(Value::as_f64).unwrap_or(0.0)).sum()).unwrap_or(0.0);
+    let lost: f64 = doc["runs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["peer"] == "ours")
+                .map(|r| r.pointer("/report/lost").and_then(Value::as_f64).unwrap_or(0.0) + r.pointer("/report/duplicates").and_then(Value::as_f64).unwrap_or(0.0))
+                .sum()
+        })
+        .unwrap_or(0.0);
     row("zero lost or duplicate deliveries (all Cableway runs, all modes)", Some(lost), &|v| v == 0.0);
     let gen_bound: Vec<String> = agg
         .as_array()
-        .map(|a| a.iter().filter(|r| r["metrics"]["gen_cpu_share"]["median"].as_f64().is_some_and(|g| g >= 0.9)).map(|r| format!("{} {} N={}", r["mode"].as_str().unwrap_or(""), peer_label(r["peer"].as_str().unwrap_or("")), r["n"])).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["metrics"]["gen_cpu_share"]["median"].as_f64().is_some_and(|g| g >= 0.9))
+                .map(|r| format!("{} {} N={}", r["mode"].as_str().unwrap_or(""), peer_label(r["peer"].as_str().unwrap_or("")), r["n"]))
+                .collect()
+        })
         .unwrap_or_default();
     let _ = writeln!(
         w,
