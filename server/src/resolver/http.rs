@@ -40,7 +40,14 @@ impl Callback {
             "params": params,
             "resource": { "kind": q.kind, "id": q.id },
         });
-        let key = body.to_string();
+        // Cache by who asks about what, not by the token: `iat`/`exp` change with every
+        // token the principal gets, and would make every answer a miss.
+        let key = json!({
+            "sub": principal.get("sub"), "account_id": principal.get("account_id"),
+            "kind": principal.get("kind"), "permissions": principal.get("permissions"),
+            "channel": q.channel, "params": params, "resource": [q.kind, q.id],
+        })
+        .to_string();
         if let Some((allow, at)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             if at.elapsed() < self.ttl {
                 return Ok(*allow);
