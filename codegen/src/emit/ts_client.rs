@@ -21,10 +21,16 @@ use super::GeneratedFile;
 const RUNTIME: &[(&str, &str)] = &[
     ("backoff.ts", include_str!("../../templates/runtime/backoff.ts")),
     ("cable.ts", include_str!("../../templates/runtime/cable.ts")),
+    ("connection.ts", include_str!("../../templates/runtime/connection.ts")),
     ("errors.ts", include_str!("../../templates/runtime/errors.ts")),
     ("identifier.ts", include_str!("../../templates/runtime/identifier.ts")),
+    ("protocol.ts", include_str!("../../templates/runtime/protocol.ts")),
+    ("queue.ts", include_str!("../../templates/runtime/queue.ts")),
     ("react.ts", include_str!("../../templates/runtime/react.ts")),
+    ("registry.ts", include_str!("../../templates/runtime/registry.ts")),
+    ("subscription.ts", include_str!("../../templates/runtime/subscription.ts")),
     ("timers.ts", include_str!("../../templates/runtime/timers.ts")),
+    ("token.ts", include_str!("../../templates/runtime/token.ts")),
     ("types.ts", include_str!("../../templates/runtime/types.ts")),
 ];
 

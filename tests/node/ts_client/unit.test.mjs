@@ -1,7 +1,8 @@
 // The client's timing and state machine with a fake clock and a fake WebSocket: no server,
 // no real time. Backoff 1, 2, 4, 8 … s with a cap and a give-up after 10 attempts (or
 // never), stale detection after 6 s without frames, attempts reset by `welcome`, token
-// refresh once, the offline queue and reply timeouts, history on resubscribe, duplicates.
+// refresh once, the offline queue and reply timeouts, history on resubscribe, duplicates;
+// then each part of the runtime on its own (protocol, registry, queue, token, connection).
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -461,4 +462,258 @@ test('package.json: name and version from the schema, ESM, every export built, n
     assert.ok(Object.keys(mod).length > 0, entry)
   }
   assert.deepEqual(pkg.peerDependenciesMeta, { react: { optional: true } })
+})
+
+// ---------------------------------------------------------------------------------------
+// The parts of the runtime on their own: the protocol, the registry, the queue, the token
+// source and the connection, each driven through its own interface.
+// ---------------------------------------------------------------------------------------
+
+const runtime = name => import(`../../../generated/ts/dist/runtime/${name}.js`)
+
+/** A `FrameHandler` that records each call as `[method, ...args]`. */
+function recordingHandler() {
+  let calls = []
+  let handler = new Proxy({}, { get: (_, method) => (...args) => calls.push([method, ...args]) })
+  return { calls, handler }
+}
+
+test('protocol: every frame decodes into one handler call; the rest is ignored', async () => {
+  let { dispatchFrame } = await runtime('protocol')
+  let { calls, handler } = recordingHandler()
+  let frames = [
+    { type: 'welcome', sid: 's1', restored: true, restored_ids: ['a', 7, 'b'] },
+    { type: 'welcome', sid: 5, restored_ids: ['a'] },
+    { type: 'ping', message: 1700000000 },
+    { type: 'ping', message: 'soon' },
+    { type: 'disconnect', reason: 'server_restart', reconnect: true },
+    { type: 'disconnect' },
+    { type: 'confirm_subscription', identifier: 'i' },
+    { type: 'confirm_subscription' },
+    { type: 'reject_subscription', identifier: 'i', reason: 'forbidden' },
+    { type: 'reject_subscription', identifier: 'i' },
+    { type: 'confirm_history', identifier: 'i' },
+    { type: 'reject_history', identifier: 'i' },
+    { identifier: 'i', message: { event: 'e' }, stream_id: 's', epoch: 'e1', offset: 3 },
+    { identifier: 'i', message: 'text', stream_id: 's', epoch: 'e1' },
+    { identifier: 'i', message: { $reply: { ref: '1', ok: true } } },
+    { identifier: 'i', message: { $reply: { ref: '2', ok: false, error: { code: 'nope', message: 'no', details: [{ path: '/a', message: 'm' }] } } } },
+    { identifier: 'i', message: { $reply: { ref: '3' } } },
+    { identifier: 'i', message: { $reply: { ok: true } } },
+    { identifier: 'i' },
+    { message: 'no identifier' }
+  ]
+  for (let f of frames) dispatchFrame(JSON.stringify(f), handler)
+  for (let raw of ['{not json', '[1,2]', 'null', '5']) dispatchFrame(raw, handler)
+  assert.deepEqual(calls, [
+    ['welcome', { sid: 's1', restored: true, restoredIds: ['a', 'b'] }],
+    ['welcome', { sid: null, restored: false, restoredIds: [] }],
+    ['ping', 1700000000],
+    ['disconnect', { reason: 'server_restart', reconnect: true }],
+    ['disconnect', { reason: 'disconnect', reconnect: false }],
+    ['confirmed', 'i'],
+    ['rejected', 'i', 'forbidden'],
+    ['rejected', 'i', null],
+    ['historyRejected', 'i'],
+    ['message', 'i', { stream: 's', epoch: 'e1', offset: 3 }, { kind: 'event', message: { event: 'e' } }],
+    ['message', 'i', null, { kind: 'event', message: 'text' }],
+    ['message', 'i', null, { kind: 'reply', reply: { ref: '1', ok: true, data: null } }],
+    ['message', 'i', null, { kind: 'reply', reply: { ref: '2', ok: false, code: 'nope', message: 'no', details: [{ path: '/a', message: 'm' }] } }],
+    ['message', 'i', null, { kind: 'reply', reply: { ref: '3', ok: false, code: 'backend_unavailable', message: 'the action failed', details: [] } }],
+    ['message', 'i', null, { kind: 'reply', reply: null }]
+  ])
+})
+
+test('protocol: subprotocols, and the commands as they go on the wire', async () => {
+  let p = await runtime('protocol')
+  assert.deepEqual(p.offeredProtocols(undefined), ['actioncable-v1-ext-json', 'actioncable-v1-json'])
+  assert.deepEqual(p.offeredProtocols('v1'), ['actioncable-v1-json'])
+  assert.deepEqual(['actioncable-v1-ext-json', 'actioncable-v1-json', '', undefined, 'graphql-ws'].map(p.negotiatedDialect), ['ext', 'v1', 'v1', 'v1', null])
+  let positions = new Map([['s1', { epoch: 'e1', offset: 2 }], ['s2', { epoch: 'e2', offset: 9 }]])
+  let history = p.historyRequest(1700000000, positions)
+  let wire = [
+    p.subscribeCommand('i'),
+    p.subscribeCommand('i', p.historyRequest(1700000000, new Map())),
+    p.historyCommand('i', history),
+    p.unsubscribeCommand('i'),
+    p.messageCommand('i', JSON.stringify(p.performBody('send', { content: 'hi', action: 'spoofed' }, '7'))),
+    p.messageCommand('i', JSON.stringify(p.performBody('ping', [1, 2], '8')))
+  ].map(c => JSON.stringify(c))
+  assert.deepEqual(wire, [
+    '{"command":"subscribe","identifier":"i"}',
+    '{"command":"subscribe","identifier":"i","history":{"since":1700000000}}',
+    '{"command":"history","identifier":"i","history":{"since":1700000000,"streams":{"s1":{"epoch":"e1","offset":2},"s2":{"epoch":"e2","offset":9}}}}',
+    '{"command":"unsubscribe","identifier":"i"}',
+    '{"command":"message","identifier":"i","data":"{\\"content\\":\\"hi\\",\\"action\\":\\"send\\",\\"$ref\\":\\"7\\"}"}',
+    '{"command":"message","identifier":"i","data":"{\\"action\\":\\"ping\\",\\"$ref\\":\\"8\\"}"}'
+  ])
+})
+
+/** A subscriber that records what its shared subscription tells it. */
+function recordingSubscriber(log, name) {
+  return Object.fromEntries(['_notifyState', '_confirmed', '_rejected', '_disconnected', '_resync', '_deliver', '_close'].map(m => [m, (...args) => log.push([name, m, ...args])]))
+}
+
+test('registry: one shared subscription per identifier, released with its last subscriber; positions drop duplicates', async () => {
+  let { SubscriptionRegistry } = await runtime('registry')
+  let registry = new SubscriptionRegistry()
+  let def = { name: 'C', events: [], eventKey: 'event', payloadKey: 'payload' }
+  let first = registry.obtain('k', def, {})
+  let again = registry.obtain('k', def, {})
+  assert.equal(first.fresh, true)
+  assert.equal(again.fresh, false)
+  assert.equal(again.entry, first.entry)
+  let entry = first.entry
+  let log = []
+  let a = recordingSubscriber(log, 'a')
+  let b = recordingSubscriber(log, 'b')
+  entry.handles.add(a)
+  entry.handles.add(b)
+
+  entry.pause(true)
+  assert.deepEqual(log, [], 'a pending subscription has nothing to pause')
+  entry.confirm({ reconnected: false, restored: false })
+  entry.pause(true)
+  entry.pause(true)
+  assert.equal(entry.state, 'pending')
+  assert.deepEqual(log.map(l => l.slice(0, 2).join('.')), ['a._notifyState', 'a._confirmed', 'b._notifyState', 'b._confirmed', 'a._notifyState', 'a._disconnected', 'b._notifyState', 'b._disconnected'])
+
+  let at = (stream, epoch, offset) => entry.advance({ stream, epoch, offset })
+  assert.deepEqual([at('s', 'e1', 1), at('s', 'e1', 2), at('s', 'e1', 2), at('s', 'e1', 1), at('t', 'e1', 1), at('s', 'e2', 1), at('s', 'e2', 2)], [true, true, false, false, true, true, true])
+  assert.deepEqual([...entry.positions], [['s', { epoch: 'e2', offset: 2 }], ['t', { epoch: 'e1', offset: 1 }]])
+  log.length = 0
+  entry.historyRejected()
+  assert.equal(entry.positions.size, 0)
+  assert.deepEqual(log, [['a', '_resync', { reason: 'history_rejected' }], ['b', '_resync', { reason: 'history_rejected' }]])
+
+  assert.equal(registry.leave(entry, a), false, 'b still holds it')
+  assert.equal(registry.holds(entry), true)
+  assert.equal(registry.leave(entry, b), true, 'the last one releases it')
+  assert.equal(registry.holds(entry), false)
+  assert.equal(registry.get('k'), undefined)
+  assert.equal(registry.obtain('k', def, {}).fresh, true, 'a later subscribe starts a new one')
+  assert.deepEqual(registry.clear().map(e => e.key), ['k'])
+  assert.deepEqual(registry.snapshot(), [])
+})
+
+test('queue: waits until it can send, bounded, flushed per subscription in order; replies, timeouts and failures settle it', async () => {
+  let { PerformQueue } = await runtime('queue')
+  let clock = new FakeTimers()
+  let sent = []
+  let ready = new Set()
+  let queue = new PerformQueue({ offlineQueueLimit: 2, replyTimeoutMs: 1000 }, clock, { canSend: e => ready.has(e), send: c => sent.push(c) })
+  let x = { key: 'x' }
+  let y = { key: 'y' }
+  let outcomes = []
+  let track = (name, p) => p.then(v => outcomes.push([name, 'ok', v]), e => outcomes.push([name, e.name, e.code, e.message]))
+  track('x1', queue.perform(x, 'a', { n: 1 }))
+  track('y1', queue.perform(y, 'b', { n: 2 }))
+  track('x2', queue.perform(x, 'c', { n: 3 }))
+  await settle()
+  assert.deepEqual(outcomes, [['x2', 'QueueFullError', 'queue_full', 'the offline queue is full (2 requests waiting for the connection)']])
+  assert.deepEqual(sent, [])
+
+  ready.add(x)
+  queue.flush(x)
+  assert.deepEqual(sent, [{ command: 'message', identifier: 'x', data: '{"n":1,"action":"a","$ref":"1"}' }], 'only what waited for x')
+  track('x3', queue.perform(x, 'd', {}, { timeoutMs: 50 }))
+  assert.equal(sent.length, 2, 'sent at once while x can send')
+  queue.settle({ ref: '1', ok: false, code: 'nope', message: 'no', details: [] })
+  queue.settle({ ref: '1', ok: true, data: 'late' })
+  queue.settle({ ref: '99', ok: true, data: 'unknown' })
+  clock.advance(50)
+  queue.failWaiting(() => new Error('gone'), x)
+  await settle()
+  assert.deepEqual(outcomes.slice(1), [
+    ['x1', 'ActionError', 'nope', 'no'],
+    ['x3', 'CableClientError', 'timeout', 'no reply to `d` within 50 ms']
+  ])
+  assert.deepEqual(clock.timers.size, 0, 'settled requests leave no timer behind')
+
+  ready.add(y)
+  queue.flush(y)
+  track('y2', queue.perform(y, 'e', {}))
+  queue.settle({ ref: '2', ok: true, data: { fine: true } })
+  queue.failInFlight(() => Object.assign(new Error('lost'), { code: 'disconnected' }))
+  await settle()
+  assert.deepEqual(outcomes.slice(3), [['y1', 'ok', { fine: true }], ['y2', 'Error', 'disconnected', 'lost']])
+  assert.deepEqual(sent.map(c => JSON.parse(c.data).$ref), ['1', '4', '2', '5'])
+})
+
+test('token source: a provider is asked again only once per welcome; its answer is kept', async () => {
+  let { TokenSource } = await runtime('token')
+  assert.equal(new TokenSource(undefined).known(), null)
+  let fixed = new TokenSource('t')
+  assert.equal(fixed.known(), 't')
+  assert.equal(fixed.refreshAfter('token_expired'), false, 'a fixed token cannot be refreshed')
+
+  let requests = []
+  let source = new TokenSource(r => (requests.push(r), `p${requests.length}`))
+  assert.equal(source.known(), undefined, 'the provider must be asked')
+  source.accept(await source.ask())
+  assert.equal(source.known(), 'p1', 'kept for the next reconnection')
+  assert.equal(source.refreshAfter('unauthorized'), true)
+  assert.equal(source.known(), undefined)
+  source.accept(await source.ask())
+  assert.equal(source.refreshAfter('token_expired'), false, 'once per welcome')
+  source.renewRefresh()
+  assert.equal(source.refreshAfter('token_expired'), true)
+  source.forget()
+  source.set('fixed')
+  assert.equal(source.known(), 'fixed')
+  assert.deepEqual(requests, [{ refresh: false, reason: null }, { refresh: true, reason: 'unauthorized' }])
+})
+
+test('connection: frames go to the owner as received; the owner hears of a loss before the reconnection and of a stop before the status', async () => {
+  let { Connection } = await runtime('connection')
+  let clock = new FakeTimers()
+  let WS = fakeWebSocket(clock)
+  let events = []
+  let owner = {
+    received: data => events.push(['received', data]),
+    lost: wasWelcomed => events.push(['lost', wasWelcomed, conn.status.state]),
+    stopped: reason => events.push(['stopped', reason, conn.status.state]),
+    report: e => events.push(['report', e.message])
+  }
+  let conn = new Connection({ url: 'ws://cable.test/cable?x=1#top', token: 'a b', tokenParam: 'jwt', WebSocket: WS, random: () => 0.5 }, clock, owner)
+  conn.onStateChange(s => events.push(['status', s.state, s.reason]))
+  assert.equal(conn.status.state, 'idle')
+  conn.connect()
+  assert.equal(WS.last.url, 'ws://cable.test/cable?x=1&jwt=a%20b#top')
+  WS.last.accept('actioncable-v1-ext-json', null)
+  WS.last.receive({ type: 'ping', message: 1 })
+  assert.equal(conn.welcomed, false, 'a frame is not a welcome: the owner decides')
+  assert.equal(conn.welcome('sid-1', false), false, 'the first welcome')
+  assert.equal(conn.welcome('sid-1', false), null, 'a second one is ignored')
+  assert.equal(conn.dialect, 'ext')
+  conn.send({ command: 'subscribe', identifier: 'i' })
+  assert.deepEqual(WS.last.sent, [{ command: 'subscribe', identifier: 'i' }])
+
+  WS.last.drop()
+  clock.advance(1000)
+  assert.match(WS.last.url, /&jwt=a%20b&sid=sid-1#top$/, 'resumes the session')
+  WS.last.accept('actioncable-v1-ext-json', null)
+  assert.equal(conn.welcome(null, true), true, 'a reconnection')
+  conn.disconnected({ reason: 'invalid_request', reconnect: false })
+
+  conn.connect()
+  let released = []
+  conn.logout(() => released.push(conn.status.state))
+  assert.deepEqual(released, ['reconnecting'], 'released before the status turns closed')
+  conn.send({ command: 'unsubscribe', identifier: 'i' })
+  assert.deepEqual(events, [
+    ['status', 'connecting', null],
+    ['received', '{"type":"ping","message":1}'],
+    ['status', 'connected', null],
+    ['lost', true, 'connected'],
+    ['status', 'reconnecting', 'closed'],
+    ['status', 'reconnecting', 'closed'],
+    ['status', 'connected', 'closed'],
+    ['lost', true, 'connected'],
+    ['stopped', 'invalid_request', 'connected'],
+    ['status', 'closed', 'invalid_request'],
+    ['status', 'reconnecting', 'invalid_request'],
+    ['status', 'closed', 'disconnected']
+  ])
+  assert.equal(WS.sockets.at(-1).sent.length, 0, 'nothing is sent after the logout')
 })

@@ -1,0 +1,437 @@
+// The connection: one WebSocket at a time, and what keeps one up: the token, reconnection
+// with exponential backoff, stale detection, session resume (`?sid=`) and the status the
+// application watches. It knows nothing of subscriptions: it hands every frame to its
+// owner, and tells the owner when a socket is lost or the connection stops for good.
+
+import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from "./backoff.js";
+import { negotiatedDialect, offeredProtocols, type Command, type Dialect, type ServerDisconnect } from "./protocol.js";
+import type { TimerHandle, Timers } from "./timers.js";
+import { TokenSource, type TokenProvider } from "./token.js";
+
+/** The part of a WebSocket the client uses: the browser's, `ws` in Node, or a fake. */
+export interface WebSocketLike {
+  /** The negotiated subprotocol. */
+  readonly protocol: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addEventListener(type: string, listener: (event: any) => void): void;
+}
+
+/** A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from the `ws` package in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** The options of `CableOptions` that concern the connection. */
+export interface ConnectionOptions {
+  /** The server's WebSocket URL, e.g. `wss://example.com/cable`. */
+  readonly url: string;
+  /** The JWT, or a (possibly async) function that returns it; sent as the `tokenParam` query parameter. */
+  readonly token?: string | TokenProvider;
+  /** Query parameter carrying the token. Default `token`. */
+  readonly tokenParam?: string;
+  /** `ext` (default) offers the extended protocol first and falls back to plain ActionCable; `v1` offers only plain ActionCable. */
+  readonly protocol?: "ext" | "v1";
+  /** Resume the server session (`?sid=`) on reconnection when the server supports it. Default true. */
+  readonly resumeSession?: boolean;
+  /** Backoff settings. */
+  readonly reconnect?: ReconnectOptions;
+  /** The connection counts as dead after this long without any frame (the server pings every 3 s), in ms. Default 6000. */
+  readonly staleAfterMs?: number;
+  /** The WebSocket implementation. Default `globalThis.WebSocket`; in Node pass `WebSocket` from `ws`. */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Random numbers in [0, 1) for the backoff jitter. Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/**
+ * - `idle`: not started (`autoConnect: false`);
+ * - `connecting`: opening the first connection;
+ * - `connected`: welcomed by the server;
+ * - `reconnecting`: lost the connection, retrying with backoff;
+ * - `closed`: stopped: `disconnect()`, the server refused for good, or the client gave up.
+ */
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+
+/** An immutable snapshot of the connection; a new object on every change. */
+export interface ConnectionStatus {
+  readonly state: ConnectionState;
+  /** The negotiated dialect while connected; `null` otherwise. */
+  readonly protocol: "ext" | "v1" | null;
+  /** The current reconnection attempt (1 for the first), 0 when connected. */
+  readonly attempt: number;
+  /** Why the last connection ended (`server_restart`, `stale`, `closed`, `token_expired`, `gave_up`, `disconnected`…), or `null`. */
+  readonly reason: string | null;
+  /** The current connection resumed the previous session. */
+  readonly restored: boolean;
+  /** When the next attempt starts (the clock's `now()`), while waiting to reconnect. */
+  readonly retryAt: number | null;
+}
+
+/** @internal What the connection tells the one who owns it. */
+export interface ConnectionOwner {
+  /** A frame of the current socket, as received. */
+  received(data: unknown): void;
+  /** The current socket is gone, before the connection decides whether to reconnect; `wasWelcomed`: the server had welcomed it. */
+  lost(wasWelcomed: boolean): void;
+  /** The connection stopped for good, until `connect()`; called just before the status says `closed`. */
+  stopped(reason: string): void;
+  /** An error nobody else hears about. */
+  report(error: unknown): void;
+}
+
+const noop = (): void => {};
+
+function withQuery(url: string, params: ReadonlyArray<readonly [string, string]>): string {
+  if (params.length === 0) return url;
+  const hash = url.indexOf("#");
+  const base = hash >= 0 ? url.slice(0, hash) : url;
+  const query = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  return `${base}${base.includes("?") ? "&" : "?"}${query}${hash >= 0 ? url.slice(hash) : ""}`;
+}
+
+/** @internal */
+export class Connection {
+  readonly #options: ConnectionOptions;
+  readonly #timers: Timers;
+  readonly #owner: ConnectionOwner;
+  readonly #random: () => number;
+  readonly #policy: ReconnectPolicy;
+  readonly #staleAfterMs: number;
+  readonly #token: TokenSource;
+
+  #status: ConnectionStatus = { state: "idle", protocol: null, attempt: 0, reason: null, restored: false, retryAt: null };
+  readonly #listeners = new Set<(status: ConnectionStatus) => void>();
+
+  #ws: WebSocketLike | null = null;
+  /** Bumped whenever a pending open (token fetch, retry timer) must not go ahead any more. */
+  #generation = 0;
+  #welcomed = false;
+  #dialect: Dialect = "v1";
+  #everWelcomed = false;
+  #sid: string | null = null;
+  /** Server time (Unix seconds) of the last ping: where `since` starts after a reconnection. */
+  #serverTime: number | null = null;
+  #lastFrameAt = 0;
+  #staleTimer: TimerHandle | null = null;
+  #retryTimer: TimerHandle | null = null;
+  #attempts = 0;
+
+  constructor(options: ConnectionOptions, timers: Timers, owner: ConnectionOwner) {
+    this.#options = options;
+    this.#timers = timers;
+    this.#owner = owner;
+    this.#token = new TokenSource(options.token);
+    this.#random = options.random ?? Math.random;
+    this.#policy = reconnectPolicy(options.reconnect);
+    this.#staleAfterMs = options.staleAfterMs ?? 6000;
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  onStateChange(listener: (status: ConnectionStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** A socket exists (it may not be open or welcomed yet). */
+  get hasSocket(): boolean {
+    return this.#ws !== null;
+  }
+
+  /** The server welcomed the current socket: commands can be sent. */
+  get welcomed(): boolean {
+    return this.#welcomed;
+  }
+
+  /** The dialect of the current (or last) socket. */
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  /** Where a history request starts: the server's clock when known, else ours with 5 s to spare. */
+  historySince(): number {
+    return this.#serverTime ?? Math.floor(this.#timers.now() / 1000) - 5;
+  }
+
+  connect(): void {
+    const state = this.#status.state;
+    if (state === "idle" || state === "closed") {
+      this.#attempts = 0;
+      this.#token.renewRefresh();
+      this.#open();
+    } else if (state === "reconnecting" && this.#retryTimer !== null) {
+      this.#open();
+    }
+  }
+
+  /**
+   * Closes the socket and forgets the session, the cached token and the server's clock.
+   * `release` ends whatever used the connection, before the status turns `closed`, so status
+   * listeners see a client with nothing left.
+   */
+  logout(release: () => void): void {
+    const ws = this.#ws;
+    this.#detach();
+    if (ws !== null) {
+      try {
+        ws.close(1000, "logout");
+      } catch {
+        // already closed
+      }
+    }
+    this.#generation++;
+    this.#clearRetry();
+    this.#sid = null;
+    this.#token.forget();
+    this.#serverTime = null;
+    this.#everWelcomed = false;
+    release();
+    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason: "disconnected", restored: false, retryAt: null });
+  }
+
+  setToken(token: string | TokenProvider): void {
+    this.#token.set(token);
+  }
+
+  /** Sends `command` on the current socket; without one it is dropped (the owner resends what matters after the next welcome). */
+  send(command: Command): void {
+    const ws = this.#ws;
+    if (ws === null) return;
+    try {
+      ws.send(JSON.stringify(command));
+    } catch (e) {
+      this.#owner.report(e);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // What the server said about the connection
+  // -------------------------------------------------------------------------------------
+
+  /**
+   * The server welcomed the socket: connected. Returns whether the client had been
+   * connected before (a reconnection), or `null` for a second welcome, which is ignored.
+   */
+  welcome(sid: string | null, restored: boolean): boolean | null {
+    if (this.#welcomed) return null;
+    this.#welcomed = true;
+    this.#attempts = 0;
+    this.#token.renewRefresh();
+    const reconnected = this.#everWelcomed;
+    this.#everWelcomed = true;
+    this.#sid = this.#dialect === "ext" ? sid : null;
+    this.#setStatus({ state: "connected", protocol: this.#dialect, attempt: 0, reason: this.#status.reason, restored, retryAt: null });
+    return reconnected;
+  }
+
+  ping(serverTime: number): void {
+    this.#serverTime = serverTime;
+  }
+
+  /** The server closes the connection and says whether to come back. */
+  disconnected(disconnect: ServerDisconnect): void {
+    this.#lost("disconnect", disconnect);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The socket's life
+  // -------------------------------------------------------------------------------------
+
+  #setStatus(next: ConnectionStatus): void {
+    const cur = this.#status;
+    if (
+      cur.state === next.state &&
+      cur.protocol === next.protocol &&
+      cur.attempt === next.attempt &&
+      cur.reason === next.reason &&
+      cur.restored === next.restored &&
+      cur.retryAt === next.retryAt
+    ) {
+      return;
+    }
+    this.#status = next;
+    for (const l of [...this.#listeners]) {
+      try {
+        l(next);
+      } catch (e) {
+        this.#owner.report(e);
+      }
+    }
+  }
+
+  #open(): void {
+    this.#clearRetry();
+    const gen = ++this.#generation;
+    const state = this.#everWelcomed || this.#attempts > 0 ? "reconnecting" : "connecting";
+    this.#setStatus({ ...this.#status, state, protocol: null, retryAt: null, restored: false });
+    // A status listener, a later open, a logout or a stop may have made this open moot.
+    const go = (token: string | null): void => {
+      if (gen === this.#generation) this.#createSocket(token);
+    };
+    const known = this.#token.known();
+    if (known !== undefined) {
+      go(known);
+      return;
+    }
+    this.#token.ask().then(
+      (token) => {
+        if (gen !== this.#generation) return;
+        this.#token.accept(token);
+        go(token);
+      },
+      (error: unknown) => {
+        if (gen !== this.#generation) return;
+        this.#owner.report(error);
+        this.#scheduleReconnect("token_unavailable");
+      },
+    );
+  }
+
+  #createSocket(token: string | null): void {
+    const Impl = this.#options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Impl === undefined) {
+      this.#owner.report(new Error("no WebSocket implementation: pass `WebSocket` (e.g. from the `ws` package) in the options"));
+      this.#close("no_websocket");
+      return;
+    }
+    const url = this.#socketUrl(token);
+    const protocols = offeredProtocols(this.#options.protocol);
+    let ws: WebSocketLike;
+    try {
+      ws = new Impl(url, protocols);
+    } catch (error) {
+      this.#owner.report(error);
+      this.#scheduleReconnect("connect_failed");
+      return;
+    }
+    this.#ws = ws;
+    this.#welcomed = false;
+    this.#lastFrameAt = this.#timers.now();
+    this.#armStale();
+    // Every listener checks that its socket is still the current one: a forgotten socket
+    // (lost, stale, logged out) may still fire events, and they must change nothing.
+    ws.addEventListener("open", () => {
+      if (ws !== this.#ws) return;
+      this.#lastFrameAt = this.#timers.now();
+      const dialect = negotiatedDialect(ws.protocol);
+      if (dialect === null) {
+        this.#lost("unsupported_protocol", { reason: "unsupported_protocol", reconnect: false });
+      } else {
+        this.#dialect = dialect;
+      }
+    });
+    ws.addEventListener("message", (event: { data?: unknown }) => {
+      if (ws !== this.#ws) return;
+      this.#lastFrameAt = this.#timers.now();
+      this.#owner.received(event.data);
+    });
+    ws.addEventListener("close", () => {
+      if (ws !== this.#ws) return;
+      this.#lost("closed", null);
+    });
+    // Every failure also ends in `close`, which is where it is handled.
+    ws.addEventListener("error", noop);
+  }
+
+  /** The URL of the next socket: the token and, to resume the session, the sid. */
+  #socketUrl(token: string | null): string {
+    const query: Array<readonly [string, string]> = [];
+    if (token !== null) query.push([this.#options.tokenParam ?? "token", token]);
+    if (this.#sid !== null && this.#options.resumeSession !== false && this.#options.protocol !== "v1") query.push(["sid", this.#sid]);
+    return withQuery(this.#options.url, query);
+  }
+
+  /** Forgets the current socket without closing it; events of a forgotten socket are ignored. */
+  #detach(): void {
+    this.#ws = null;
+    this.#welcomed = false;
+    if (this.#staleTimer !== null) {
+      this.#timers.clearTimeout(this.#staleTimer);
+      this.#staleTimer = null;
+    }
+  }
+
+  #armStale(): void {
+    if (this.#staleTimer !== null) this.#timers.clearTimeout(this.#staleTimer);
+    // One timer per socket rather than one per frame: when it fires early (frames came in
+    // meanwhile) it re-arms for the rest of the window.
+    const due = this.#lastFrameAt + this.#staleAfterMs - this.#timers.now();
+    this.#staleTimer = this.#timers.setTimeout(() => {
+      this.#staleTimer = null;
+      if (this.#ws === null) return;
+      if (this.#timers.now() - this.#lastFrameAt >= this.#staleAfterMs) {
+        this.#lost("stale", null);
+      } else {
+        this.#armStale();
+      }
+    }, Math.max(0, due));
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== null) {
+      this.#timers.clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+  }
+
+  /** The socket is gone (closed, stale, or refused): clean up, then reconnect or stop. */
+  #lost(reason: string, disconnect: ServerDisconnect | null): void {
+    const ws = this.#ws;
+    const wasWelcomed = this.#welcomed;
+    this.#detach();
+    if (ws !== null) {
+      try {
+        ws.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#owner.lost(wasWelcomed);
+    const why = disconnect?.reason ?? reason;
+    if (disconnect !== null && (disconnect.reason === "unauthorized" || disconnect.reason === "token_expired")) {
+      // A refused token ends the session; a fresh token may open a new one at once.
+      this.#sid = null;
+      if (this.#token.refreshAfter(disconnect.reason)) {
+        this.#setStatus({ ...this.#status, state: "reconnecting", protocol: null, reason: why, restored: false, retryAt: null });
+        this.#open();
+        return;
+      }
+      this.#close(why);
+      return;
+    }
+    if (disconnect !== null && !disconnect.reconnect) {
+      this.#close(why);
+      return;
+    }
+    this.#scheduleReconnect(why);
+  }
+
+  #scheduleReconnect(reason: string): void {
+    this.#clearRetry();
+    if (this.#attempts >= this.#policy.maxAttempts) {
+      this.#close("gave_up");
+      return;
+    }
+    const delay = backoffDelay(this.#attempts, this.#policy, this.#random);
+    this.#attempts++;
+    const gen = ++this.#generation;
+    this.#setStatus({ state: "reconnecting", protocol: null, attempt: this.#attempts, reason, restored: false, retryAt: this.#timers.now() + delay });
+    this.#retryTimer = this.#timers.setTimeout(() => {
+      this.#retryTimer = null;
+      if (gen !== this.#generation) return;
+      this.#open();
+    }, delay);
+  }
+
+  /** Stops for good (until `connect()`): the connection cannot come back by itself. */
+  #close(reason: string): void {
+    this.#clearRetry();
+    this.#generation++;
+    this.#owner.stopped(reason);
+    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason, restored: false, retryAt: null });
+  }
+}
