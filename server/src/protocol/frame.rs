@@ -82,6 +82,7 @@ mod tests {
         let d: Value = serde_json::from_str(&data_at(id, "1", "s:1", "e", 7)).unwrap();
         assert_eq!(d, json!({ "identifier": id, "message": 1, "stream_id": "s:1", "epoch": "e", "offset": 7 }));
         assert_eq!(disconnect(DisconnectReason::Unauthorized), r#"{"type":"disconnect","reason":"unauthorized","reconnect":false}"#);
+        assert_eq!(disconnect(DisconnectReason::TooSlow), r#"{"type":"disconnect","reason":"too_slow","reconnect":true}"#);
         assert_eq!(ping(17), r#"{"type":"ping","message":17}"#);
     }
 }
