@@ -10,7 +10,7 @@ use crate::auth::Verifier;
 use crate::broker::Sinks;
 use crate::history::memory::MemoryHistory;
 use crate::history::HistoryStore;
-use crate::session::resume::SessionStore;
+use crate::history::sessions::{memory::MemorySessions, SessionStore};
 use crate::config::{Config, ResolverKind};
 use crate::hub::Hub;
 use crate::resolver::registry::Registry;
@@ -29,7 +29,7 @@ pub struct App {
     /// Per-stream history for replay after reconnect.
     pub history: Box<dyn HistoryStore>,
     /// Sessions kept for resume (`?sid=`).
-    pub resume: SessionStore,
+    pub resume: Box<dyn SessionStore>,
     /// HTTP client for forwarded actions (with the forward timeout).
     pub backend: reqwest::Client,
     /// Cancelled on SIGTERM/SIGINT: sessions drain and the listener stops.
@@ -68,7 +68,7 @@ impl App {
         let backend = reqwest::Client::builder().timeout(Duration::from_millis(config.forward_timeout_ms as u64)).build().unwrap_or_default();
         crate::validation::warm_up();
         let now = crate::auth::unix_now().max(0) as u64;
-        let resume = SessionStore::new(Duration::from_secs(config.session_ttl_seconds));
+        let resume = Box::new(MemorySessions::new(Duration::from_secs(config.session_ttl_seconds)));
         Ok(App {
             config,
             verifier,

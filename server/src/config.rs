@@ -90,15 +90,14 @@ impl Secret {
         self.0.as_bytes()
     }
 
-    /// Compares with a presented credential in time that does not depend on where the two
-    /// first differ, so the publisher key cannot be guessed byte by byte from timings.
+    /// Compares with a presented credential in time that depends neither on where the two
+    /// first differ nor on whether their lengths do: the SHA-256 digests, which always have
+    /// the same length, are compared in constant time. So the publisher key cannot be
+    /// guessed byte by byte, nor its length learned, from timings.
     pub fn matches(&self, candidate: &str) -> bool {
-        let a = self.0.as_bytes();
-        let b = candidate.as_bytes();
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        Sha256::digest(self.0.as_bytes()).ct_eq(&Sha256::digest(candidate.as_bytes())).into()
     }
 }
 

@@ -20,6 +20,7 @@ pub use redact::{redact_query, redact_uri, SENSITIVE_HEADERS};
 pub use token_source::{is_token_subprotocol, token_from_request, TOKEN_SUBPROTOCOL_PREFIX};
 
 use crate::channels::Claims;
+use crate::protocol::DisconnectReason;
 
 /// Longest token accepted, in bytes. Real tokens are well under 2 KiB; the cap bounds the
 /// work (base64, JSON, signature) an unauthenticated client can ask for.
@@ -47,12 +48,12 @@ impl AuthError {
         AuthError::Invalid { reason: reason.into() }
     }
 
-    /// The `reason` of the `disconnect` frame sent for this error: `token_expired` tells a
-    /// client to fetch a fresh token, `unauthorized` that retrying will not help.
-    pub const fn disconnect_reason(&self) -> &'static str {
+    /// Why the connection is refused: `token_expired` tells a client to fetch a fresh
+    /// token, `unauthorized` that retrying will not help.
+    pub const fn disconnect_reason(&self) -> DisconnectReason {
         match self {
-            AuthError::Expired => "token_expired",
-            AuthError::Missing | AuthError::Invalid { .. } => "unauthorized",
+            AuthError::Expired => DisconnectReason::TokenExpired,
+            AuthError::Missing | AuthError::Invalid { .. } => DisconnectReason::Unauthorized,
         }
     }
 }
@@ -79,9 +80,9 @@ mod tests {
 
     #[test]
     fn disconnect_reasons() {
-        assert_eq!(AuthError::Expired.disconnect_reason(), "token_expired");
-        assert_eq!(AuthError::Missing.disconnect_reason(), "unauthorized");
-        assert_eq!(AuthError::invalid("x").disconnect_reason(), "unauthorized");
+        assert_eq!(AuthError::Expired.disconnect_reason().as_str(), "token_expired");
+        assert_eq!(AuthError::Missing.disconnect_reason().as_str(), "unauthorized");
+        assert_eq!(AuthError::invalid("x").disconnect_reason().as_str(), "unauthorized");
     }
 
     #[test]

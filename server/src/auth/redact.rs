@@ -6,8 +6,6 @@
 
 use axum::http::{header, HeaderName, Uri};
 
-use super::token_source::form_decode;
-
 /// What a redacted value becomes.
 pub const REDACTED: &str = "[redacted]";
 
@@ -37,23 +35,25 @@ pub fn redact_uri(uri: &Uri) -> String {
 /// A raw query string with credential values replaced. Besides the named parameters, any
 /// value that looks like a JWT (base64 of `{"`, i.e. starting `eyJ`) is replaced too, so a
 /// token sent under a name we do not know still stays out of logs.
+///
+/// Each parameter is judged on its decoded key and value, as a server reads them, but
+/// written back exactly as sent: the log shows the request, not a re-encoding of it.
 pub fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if is_sensitive(key, value) => format!("{key}={REDACTED}"),
+            Some((key, _)) if is_sensitive(pair) => format!("{key}={REDACTED}"),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
         .join("&")
 }
 
-fn is_sensitive(key: &str, value: &str) -> bool {
-    if value.is_empty() {
-        return false;
-    }
-    let key = form_decode(key);
-    SENSITIVE_QUERY_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key.trim())) || form_decode(value).trim_start().starts_with("eyJ")
+/// Whether one raw `key=value` parameter carries a credential.
+fn is_sensitive(pair: &str) -> bool {
+    form_urlencoded::parse(pair.as_bytes()).next().is_some_and(|(key, value)| {
+        !value.is_empty() && (SENSITIVE_QUERY_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key.trim())) || value.trim_start().starts_with("eyJ"))
+    })
 }
 
 #[cfg(test)]

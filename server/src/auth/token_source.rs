@@ -7,8 +7,6 @@
 //! different tokens are refused rather than ranked: whichever we picked, a proxy or client
 //! bug that adds a second identity would pass silently.
 
-use std::borrow::Cow;
-
 use axum::http::{HeaderMap, HeaderName, Uri};
 
 use super::{AuthError, MAX_TOKEN_BYTES};
@@ -18,6 +16,14 @@ pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "anycable-token.";
 
 /// Query parameters that carry a token.
 const QUERY_KEYS: [&str; 2] = ["token", "jid"];
+
+/// The credentials of an `Authorization: Bearer <credentials>` header value, trimmed.
+/// RFC 9110 §11.1: the scheme is case-insensitive. Other schemes (Basic, from a proxy) are
+/// not ours: `None`. Both the WebSocket token and the publisher key are read with this.
+pub fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
+}
 
 /// Whether a `Sec-WebSocket-Protocol` entry carries a token; such an entry must never be
 /// chosen as the response's protocol (it would echo the token).
@@ -31,22 +37,17 @@ pub fn is_token_subprotocol(protocol: &str) -> bool {
 pub fn token_from_request(uri: &Uri, headers: &HeaderMap) -> Result<Option<String>, AuthError> {
     let mut found = Found::default();
 
-    if let Some(query) = uri.query() {
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if QUERY_KEYS.contains(&form_decode(key).as_ref()) {
-                found.offer(&form_decode(value))?;
-            }
+    // `URLSearchParams` encoding: `+` is a space, `%XX` a byte; a malformed escape stays
+    // literal, and invalid UTF-8 is replaced (such a token then fails verification).
+    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if QUERY_KEYS.contains(&key.as_ref()) {
+            found.offer(&value)?;
         }
     }
 
     for value in header_texts(headers, &axum::http::header::AUTHORIZATION)? {
-        // RFC 9110 §11.1: the scheme is case-insensitive. Other schemes (Basic, from a
-        // proxy) are not ours and are left alone.
-        if let Some((scheme, credentials)) = value.trim().split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") {
-                found.offer(credentials.trim())?;
-            }
+        if let Some(credentials) = bearer_credentials(value) {
+            found.offer(credentials)?;
         }
     }
 
@@ -96,44 +97,6 @@ fn header_texts<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Vec<&'h
     headers.get_all(name).iter().map(|v| v.to_str().map_err(|_| AuthError::invalid(format!("malformed {name} header")))).collect()
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component, as `URLSearchParams` writes
-/// it: `+` is a space, `%XX` a byte; a malformed escape stays literal, and invalid UTF-8 is
-/// replaced (such a token then fails verification).
-pub(crate) fn form_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains(['%', '+']) {
-        return Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
@@ -168,8 +131,8 @@ mod tests {
         assert_eq!(request("/cable?token=a%2Eb%2ec", &[]), Ok(Some("a.b.c".into())));
         assert_eq!(request("/cable?%74oken=abc", &[]), Ok(Some("abc".into())));
         assert_eq!(request("/cable?token=a+b%zz%", &[]), Ok(Some("a b%zz%".into())));
-        assert_eq!(form_decode("%E2%9C%93"), "✓");
-        assert_eq!(form_decode("%FF"), "\u{FFFD}");
+        assert_eq!(request("/cable?token=%E2%9C%93", &[]), Ok(Some("✓".into())));
+        assert_eq!(request("/cable?token=%FF", &[]), Ok(Some("\u{FFFD}".into())));
     }
 
     #[test]
@@ -198,6 +161,16 @@ mod tests {
         let long = "a".repeat(MAX_TOKEN_BYTES + 1);
         assert_eq!(request(&format!("/cable?token={long}"), &[]), Err(AuthError::invalid("token too long")));
         assert!(matches!(request("/cable", &[("authorization", b"Bearer \xff\xfe")]), Err(AuthError::Invalid { .. })));
+    }
+
+    #[test]
+    fn bearer_schemes_in_any_case() {
+        for value in ["Bearer k", "bearer k", "BEARER k", "BeArEr   k ", " Bearer k"] {
+            assert_eq!(bearer_credentials(value), Some("k"), "{value:?}");
+        }
+        for value in ["Basic k", "Bearerk", "Bearer", "Bearer ", "k", "Token k", ""] {
+            assert_eq!(bearer_credentials(value), None, "{value:?}");
+        }
     }
 
     #[test]

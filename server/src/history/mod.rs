@@ -10,8 +10,12 @@
 //! holds the stream, and [`HistoryStore::replay`] calls `register` while it holds every
 //! stream of the subscription, so a subscriber is registered exactly between the last
 //! replayed message and the first live one.
+//!
+//! [`sessions`] keeps a dropped connection's subscriptions for a resume (`?sid=`): the
+//! other half of coming back with nothing lost.
 
 pub mod memory;
+pub mod sessions;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

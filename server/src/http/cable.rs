@@ -14,15 +14,37 @@ use crate::auth;
 use crate::protocol::{self, Dialect};
 use crate::session::{self, Handshake};
 
-pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+/// Why a request is not upgraded. Answered in plain text: this is a browser's handshake,
+/// and no WebSocket client reads the body anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UpgradeError {
+    /// 503: the server is shutting down.
+    #[error("draining")]
+    Draining,
+    /// 403: the `Origin` is not in the allowed list.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+}
+
+impl IntoResponse for UpgradeError {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            UpgradeError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
+            UpgradeError::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin not allowed"),
+        };
+        (status, text).into_response()
+    }
+}
+
+pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, UpgradeError> {
     let request = auth::redact_uri(&uri);
     if app.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+        return Err(UpgradeError::Draining);
     }
     let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("<invalid>"));
     if !app.config.origin_allowed(origin) {
         tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
-        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+        return Err(UpgradeError::OriginNotAllowed);
     }
     let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
     let negotiated = protocol::negotiate(offered.iter().copied());
@@ -47,18 +69,51 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     };
     let restore_sid = restore_sid(&uri, &headers);
     let app2 = app.clone();
-    ws.on_upgrade(move |socket| {
+    Ok(ws.on_upgrade(move |socket| {
         let hs = Handshake { dialect, auth, request, restore_sid };
         let tracker = app2.sessions.clone();
         async move {
             tracker.track_future(session::run(app2, socket, hs)).await;
         }
-    })
+    }))
 }
 
 /// The session to resume, from `?sid=` or the `X-AnyCable-Restore-SID` header.
 fn restore_sid(uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    let from_query = uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sid=")).map(str::to_owned));
+    let from_query = uri.query().and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(key, _)| key == "sid")).map(|(_, sid)| sid.into_owned());
     let sid = from_query.or_else(|| headers.get("x-anycable-restore-sid").and_then(|v| v.to_str().ok()).map(str::to_owned))?;
     (sid.len() <= 64 && sid.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(sid)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::http::error::answer;
+
+    fn sid(uri: &str, header: Option<&str>) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = header {
+            headers.insert("x-anycable-restore-sid", HeaderValue::from_str(value).expect("header"));
+        }
+        restore_sid(&uri.parse().expect("uri"), &headers)
+    }
+
+    #[test]
+    fn the_sid_comes_from_the_query_then_the_header() {
+        assert_eq!(sid("/cable?token=t&sid=abc123", None).as_deref(), Some("abc123"));
+        assert_eq!(sid("/cable?sid=abc123", Some("fromheader")).as_deref(), Some("abc123"));
+        assert_eq!(sid("/cable?token=t", Some("fromheader")).as_deref(), Some("fromheader"));
+        assert_eq!(sid("/cable", None), None);
+        assert_eq!(sid("/cable?sid=not-alphanumeric", None), None);
+        assert_eq!(sid(&format!("/cable?sid={}", "a".repeat(65)), None), None);
+        assert_eq!(sid("/cable?xsid=abc", None), None);
+    }
+
+    #[tokio::test]
+    async fn refusals_are_plain_text() {
+        assert_eq!(answer(UpgradeError::Draining).await, (503, "draining".to_owned()));
+        assert_eq!(answer(UpgradeError::OriginNotAllowed).await, (403, "origin not allowed".to_owned()));
+    }
 }

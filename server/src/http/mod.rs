@@ -2,7 +2,9 @@
 //! `GET /health`. Request logs carry the path only, never the query (tokens travel there).
 
 mod cable;
+mod error;
 mod publish;
+mod publisher_key;
 mod resources;
 
 use std::sync::Arc;
@@ -12,7 +14,10 @@ use axum::Router;
 
 use crate::app::App;
 
-pub use publish::PublishResponse;
+pub use cable::UpgradeError;
+pub use publish::{BroadcastError, PublishResponse};
+pub use publisher_key::PublisherKeyRequired;
+pub use resources::ResourceError;
 
 /// The application router.
 pub fn router(app: Arc<App>) -> Router {
@@ -35,13 +40,4 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> ax
         "channels": crate::channels::REGISTRY.len(),
         "schema_version": crate::channels::SCHEMA_VERSION,
     }))
-}
-
-/// Whether `Authorization: Bearer <key>` carries the publisher key (constant-time compare).
-pub(crate) fn publisher_authorized(app: &App, headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| app.config.publisher_key.matches(given.trim()))
 }

@@ -9,10 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::error::{json_error, json_error_with_violations};
+use super::publisher_key::{self, PublisherKeyRequired};
 use crate::app::App;
 use crate::broker::{self, PublishError, PublishRequest};
+use crate::validation::Violation;
 
 /// The success answer.
 #[derive(Debug, Serialize)]
@@ -25,52 +28,127 @@ pub struct PublishResponse {
     pub deliveries: usize,
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": code, "message": message.into() }))).into_response()
+/// Why nothing was published. The variant decides the status and the `error` code.
+#[derive(Debug, thiserror::Error)]
+pub enum BroadcastError {
+    /// 401 `unauthorized`.
+    #[error(transparent)]
+    Unauthorized(#[from] PublisherKeyRequired),
+    /// 503 `draining`: the server is shutting down.
+    #[error("the server is shutting down")]
+    Draining,
+    /// 400 `invalid_json`.
+    #[error("the body is not JSON: {0}")]
+    InvalidJson(serde_json::Error),
+    /// 400 `empty_batch`.
+    #[error("the batch holds no publication")]
+    EmptyBatch,
+    /// 400 `invalid_request`: a publication is not `{channel?, event, payload}`.
+    #[error("publication {index}: {source}; expected {{\"channel\"?, \"event\", \"payload\"}}")]
+    InvalidRequest {
+        /// Its place in the batch (0 for a single publication).
+        index: usize,
+        /// What serde found.
+        source: serde_json::Error,
+    },
+    /// 422 `invalid_payload`, listing every violation of every publication.
+    #[error("nothing was published: the payload does not match the event's schema")]
+    InvalidPayload {
+        /// The violations, with pointers into the body.
+        violations: Vec<Violation>,
+    },
+    /// 404 `unknown_event`, 400 `ambiguous_event` or 422 `invalid_stream_key`.
+    #[error(transparent)]
+    Refused(PublishError),
 }
 
-pub(super) async fn broadcast(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !super::publisher_authorized(&app, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "unauthorized", "send the publisher key as `Authorization: Bearer <key>`");
+impl IntoResponse for BroadcastError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            BroadcastError::Unauthorized(e) => return e.into_response(),
+            BroadcastError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
+            BroadcastError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            BroadcastError::EmptyBatch => (StatusCode::BAD_REQUEST, "empty_batch"),
+            BroadcastError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
+            BroadcastError::InvalidPayload { violations } => {
+                return json_error_with_violations(StatusCode::UNPROCESSABLE_ENTITY, "invalid_payload", &self, violations);
+            }
+            BroadcastError::Refused(refused) => match refused {
+                PublishError::UnknownChannel(_) | PublishError::UnknownEvent(_) => (StatusCode::NOT_FOUND, "unknown_event"),
+                PublishError::Ambiguous { .. } => (StatusCode::BAD_REQUEST, "ambiguous_event"),
+                PublishError::Key { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_stream_key"),
+                PublishError::Invalid { violations, .. } => {
+                    let all = BroadcastError::InvalidPayload { violations: violations.clone() };
+                    return all.into_response();
+                }
+            },
+        };
+        json_error(status, code, self)
     }
+}
+
+pub(super) async fn broadcast(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Json<PublishResponse>, BroadcastError> {
+    publisher_key::require(&app, &headers)?;
     if app.shutdown.is_cancelled() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "draining", "the server is shutting down");
+        return Err(BroadcastError::Draining);
     }
-    let doc: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")),
-    };
+    let doc: Value = serde_json::from_slice(&body).map_err(BroadcastError::InvalidJson)?;
     let (items, batch) = match doc {
         Value::Array(items) => (items, true),
         other => (vec![other], false),
     };
     if items.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "empty_batch", "the batch holds no publication");
+        return Err(BroadcastError::EmptyBatch);
     }
     let mut pubs = Vec::with_capacity(items.len());
     let mut violations = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let pointer = if batch { format!("/{i}") } else { String::new() };
-        let req: PublishRequest = match serde_json::from_value(item) {
-            Ok(r) => r,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", format!("publication {}: {e}; expected {{\"channel\"?, \"event\", \"payload\"}}", if batch { i.to_string() } else { "0".into() })),
-        };
+    for (index, item) in items.into_iter().enumerate() {
+        let pointer = if batch { format!("/{index}") } else { String::new() };
+        let req: PublishRequest = serde_json::from_value(item).map_err(|source| BroadcastError::InvalidRequest { index, source })?;
         match broker::prepare(req, &pointer) {
             Ok(p) => pubs.push(p),
+            // Keep checking: the answer lists what is wrong with every publication.
             Err(PublishError::Invalid { event, violations: v }) => {
                 tracing::info!(event, count = v.len(), "publication refused: payload invalid");
                 violations.extend(v);
             }
-            Err(e @ (PublishError::UnknownChannel(_) | PublishError::UnknownEvent(_))) => return error(StatusCode::NOT_FOUND, "unknown_event", e.to_string()),
-            Err(e @ PublishError::Ambiguous { .. }) => return error(StatusCode::BAD_REQUEST, "ambiguous_event", e.to_string()),
-            Err(e @ PublishError::Key { .. }) => return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_stream_key", e.to_string()),
+            Err(refused) => return Err(BroadcastError::Refused(refused)),
         }
     }
     if !violations.is_empty() {
-        let body = json!({ "error": "invalid_payload", "message": "nothing was published: the payload does not match the event's schema", "errors": violations });
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+        return Err(BroadcastError::InvalidPayload { violations });
     }
     let report = broker::deliver(&app.sinks(), &pubs, None);
     tracing::debug!(published = pubs.len(), deliveries = report.deliveries, "published");
-    (StatusCode::OK, Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries: report.deliveries })).into_response()
+    Ok(Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries: report.deliveries }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::error::answer;
+
+    #[tokio::test]
+    async fn each_error_has_its_status_and_stable_body() {
+        assert_eq!(answer(BroadcastError::Draining).await, (503, r#"{"error":"draining","message":"the server is shutting down"}"#.into()));
+        assert_eq!(answer(BroadcastError::EmptyBatch).await, (400, r#"{"error":"empty_batch","message":"the batch holds no publication"}"#.into()));
+        let not_json = serde_json::from_slice::<Value>(b"{x").unwrap_err();
+        assert_eq!(answer(BroadcastError::InvalidJson(not_json)).await, (400, r#"{"error":"invalid_json","message":"the body is not JSON: key must be a string at line 1 column 2"}"#.into()));
+        let source = serde_json::from_value::<PublishRequest>(serde_json::json!({"payload": {}})).unwrap_err();
+        assert_eq!(
+            answer(BroadcastError::InvalidRequest { index: 2, source }).await,
+            (400, r#"{"error":"invalid_request","message":"publication 2: missing field `event`; expected {\"channel\"?, \"event\", \"payload\"}"}"#.into())
+        );
+        let violations = vec![Violation { path: "/0/payload/id".into(), message: "is required".into() }];
+        assert_eq!(
+            answer(BroadcastError::InvalidPayload { violations }).await,
+            (422, r#"{"error":"invalid_payload","message":"nothing was published: the payload does not match the event's schema","errors":[{"path":"/0/payload/id","message":"is required"}]}"#.into())
+        );
+        assert_eq!(answer(BroadcastError::Refused(PublishError::UnknownChannel("X".into()))).await, (404, r#"{"error":"unknown_event","message":"unknown channel `X`"}"#.into()));
+        let ambiguous = PublishError::Ambiguous { event: "e".into(), channels: "A, B".into() };
+        assert_eq!(answer(BroadcastError::Refused(ambiguous)).await.0, 400);
+        let key = PublishError::Key { template: "t:{id}".into(), reason: "r".into() };
+        assert_eq!(answer(BroadcastError::Refused(key)).await, (422, r#"{"error":"invalid_stream_key","message":"cannot build stream `t:{id}`: r"}"#.into()));
+        assert_eq!(answer(BroadcastError::from(PublisherKeyRequired)).await.0, 401);
+    }
 }

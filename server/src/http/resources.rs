@@ -6,28 +6,69 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::error::json_error;
+use super::publisher_key::{self, PublisherKeyRequired};
 use crate::app::App;
 use crate::codegen_support::is_key_safe;
+use crate::resolver::registry::RegistryError;
 
-pub(super) async fn record(State(app): State<Arc<App>>, Path((kind, id)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if !super::publisher_authorized(&app, &headers) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "message": "send the publisher key as `Authorization: Bearer <key>`"}))).into_response();
+/// Why an ownership fact was not recorded. The variant decides the status and the code.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// 401 `unauthorized`.
+    #[error(transparent)]
+    Unauthorized(#[from] PublisherKeyRequired),
+    /// 409 `registry_disabled`: ownership comes from the backend callback.
+    #[error("ownership is resolved by the backend callback (resolver = http)")]
+    RegistryDisabled,
+    /// 400 `invalid_request`: the body is not `{"account_id": "..."}`.
+    #[error("the body must be {{\"account_id\": \"...\"}}")]
+    InvalidBody,
+    /// 400 `invalid_request`: a name is not key-safe.
+    #[error("kind, id and account_id must match [A-Za-z0-9_-]{{1,128}}")]
+    UnsafeName,
+    /// 507 `registry_full`.
+    #[error(transparent)]
+    Full(#[from] RegistryError),
+}
+
+impl IntoResponse for ResourceError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ResourceError::Unauthorized(e) => return e.into_response(),
+            ResourceError::RegistryDisabled => (StatusCode::CONFLICT, "registry_disabled"),
+            ResourceError::InvalidBody | ResourceError::UnsafeName => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ResourceError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "registry_full"),
+        };
+        json_error(status, code, self)
     }
-    let Some(registry) = app.registry() else {
-        return (StatusCode::CONFLICT, Json(json!({"error": "registry_disabled", "message": "ownership is resolved by the backend callback (resolver = http)"}))).into_response();
-    };
+}
+
+pub(super) async fn record(State(app): State<Arc<App>>, Path((kind, id)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Result<StatusCode, ResourceError> {
+    publisher_key::require(&app, &headers)?;
+    let registry = app.registry().ok_or(ResourceError::RegistryDisabled)?;
     let account = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("account_id").and_then(Value::as_str).map(str::to_owned));
-    let Some(account) = account else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request", "message": "the body must be {\"account_id\": \"...\"}"}))).into_response();
-    };
+    let account = account.ok_or(ResourceError::InvalidBody)?;
     if !is_key_safe(&kind) || !is_key_safe(&id) || !is_key_safe(&account) {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request", "message": "kind, id and account_id must match [A-Za-z0-9_-]{1,128}"}))).into_response();
+        return Err(ResourceError::UnsafeName);
     }
-    match registry.record(&kind, &id, &account) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (StatusCode::INSUFFICIENT_STORAGE, Json(json!({"error": "registry_full", "message": e.to_string()}))).into_response(),
+    registry.record(&kind, &id, &account)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::error::answer;
+
+    #[tokio::test]
+    async fn each_error_has_its_status_and_stable_body() {
+        assert_eq!(answer(ResourceError::RegistryDisabled).await, (409, r#"{"error":"registry_disabled","message":"ownership is resolved by the backend callback (resolver = http)"}"#.into()));
+        assert_eq!(answer(ResourceError::InvalidBody).await, (400, r#"{"error":"invalid_request","message":"the body must be {\"account_id\": \"...\"}"}"#.into()));
+        assert_eq!(answer(ResourceError::UnsafeName).await, (400, r#"{"error":"invalid_request","message":"kind, id and account_id must match [A-Za-z0-9_-]{1,128}"}"#.into()));
+        assert_eq!(answer(ResourceError::Full(RegistryError::Full(3))).await, (507, r#"{"error":"registry_full","message":"the ownership registry holds 3 entries, its limit"}"#.into()));
+        assert_eq!(answer(ResourceError::from(PublisherKeyRequired)).await.0, 401);
     }
 }

@@ -1,6 +1,8 @@
 //! Server → client frames, exactly as ActionCable and AnyCable write them.
 
-use serde_json::{json, Value};
+use serde_json::json;
+
+use super::DisconnectReason;
 
 /// `{"type":"welcome"}`, with the session id and restore fields of the ext protocol.
 pub fn welcome(sid: Option<&str>, restored_ids: Option<&[String]>) -> String {
@@ -38,8 +40,8 @@ pub fn history(identifier: &str, confirmed: bool) -> String {
 
 /// `{"type":"disconnect","reason":"<r>","reconnect":<bool>}`: `reconnect` is always explicit,
 /// because the Rails client stops reconnecting when it is missing.
-pub fn disconnect(reason: &str, reconnect: bool) -> String {
-    json!({ "type": "disconnect", "reason": reason, "reconnect": reconnect }).to_string()
+pub fn disconnect(reason: DisconnectReason) -> String {
+    json!({ "type": "disconnect", "reason": reason.as_str(), "reconnect": reason.reconnect() }).to_string()
 }
 
 /// A data frame `{"identifier":"<id>","message":<json>}` around already-encoded JSON, so a
@@ -67,29 +69,10 @@ pub fn data_at(identifier: &str, message_json: &str, stream_id: &str, epoch: &st
     s
 }
 
-/// The data message answering a `perform`: `{"$reply":{ref?, action, ok, data|error}}`.
-pub fn reply(reference: Option<&str>, action: &str, outcome: Result<Value, Value>) -> Value {
-    let mut r = json!({});
-    if let Some(reference) = reference {
-        r["ref"] = json!(reference);
-    }
-    r["action"] = json!(action);
-    match outcome {
-        Ok(data) => {
-            r["ok"] = json!(true);
-            r["data"] = data;
-        }
-        Err(error) => {
-            r["ok"] = json!(false);
-            r["error"] = error;
-        }
-    }
-    json!({ "$reply": r })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn frames_are_valid_json_of_the_right_shape() {
@@ -98,7 +81,8 @@ mod tests {
         assert_eq!(d, json!({ "identifier": id, "message": { "event": "a" } }));
         let d: Value = serde_json::from_str(&data_at(id, "1", "s:1", "e", 7)).unwrap();
         assert_eq!(d, json!({ "identifier": id, "message": 1, "stream_id": "s:1", "epoch": "e", "offset": 7 }));
-        assert_eq!(disconnect("unauthorized", false), r#"{"type":"disconnect","reason":"unauthorized","reconnect":false}"#);
+        assert_eq!(disconnect(DisconnectReason::Unauthorized), r#"{"type":"disconnect","reason":"unauthorized","reconnect":false}"#);
+        assert_eq!(disconnect(DisconnectReason::TooSlow), r#"{"type":"disconnect","reason":"too_slow","reconnect":true}"#);
         assert_eq!(ping(17), r#"{"type":"ping","message":17}"#);
     }
 }

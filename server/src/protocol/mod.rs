@@ -3,10 +3,14 @@
 //!
 //! Pure functions over text; nothing here touches sockets. The identifier is opaque: it is
 //! kept and echoed byte for byte, and parsed separately for its channel and params.
+//! [`DisconnectReason`] names every way a connection ends and what the client is told.
 
 pub mod command;
+pub mod disconnect;
 pub mod frame;
 pub mod identifier;
+
+pub use disconnect::{DisconnectReason, Farewell};
 
 /// Subprotocols we speak, in the order we prefer when a client offers both.
 pub const V1: &str = "actioncable-v1-json";

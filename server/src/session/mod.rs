@@ -7,31 +7,32 @@
 //! under the write timeout. Work that may wait on the network (ownership callbacks,
 //! forwarded actions) runs in spawned tasks, so the loop never stops reading or writing.
 
-pub mod resume;
+mod limits;
 mod subscribe;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use crate::actions::{self, Performer};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
 use crate::codegen_support::ChannelDescriptor;
+use crate::history::sessions::{self, KeptSession, KeptSubscription};
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, SessionId};
 use crate::protocol::command::{self, Command};
-use crate::protocol::{frame, Dialect};
+use crate::protocol::{frame, Dialect, DisconnectReason, Farewell};
+use limits::{CommandRate, ErrorBudget};
 
 pub use subscribe::SubscribeOutcome;
-
-/// Error codes any action may answer (mirrored in the generated TypeScript).
-pub const BUILTIN_ERRORS: &[&str] = &["invalid_request", "unknown_action", "forbidden", "backend_unavailable", "rate_limited"];
 
 /// Protocol errors tolerated in [`ERROR_WINDOW`] before the connection is dropped.
 const MAX_PROTOCOL_ERRORS: u32 = 10;
@@ -79,9 +80,8 @@ pub(crate) struct Session {
     pub internal: mpsc::UnboundedSender<Internal>,
     pub subs: HashMap<Arc<str>, Subscription>,
     pub pending: HashSet<Arc<str>>,
-    errors: (u32, Instant),
-    tokens: f64,
-    refilled: Instant,
+    errors: ErrorBudget,
+    commands: CommandRate,
 }
 
 impl Session {
@@ -92,39 +92,22 @@ impl Session {
 
     /// Counts a protocol error; true when the connection should be dropped.
     fn protocol_error(&mut self, what: &str) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.errors.1) > ERROR_WINDOW {
-            self.errors = (0, now);
-        }
-        self.errors.0 += 1;
         tracing::debug!(session = self.id.0, error = what, "protocol error");
-        self.errors.0 > MAX_PROTOCOL_ERRORS
+        self.errors.spend()
     }
 
-    /// Token bucket over client commands.
-    fn admit_command(&mut self) -> bool {
-        let cfg = &self.app.config;
-        let now = Instant::now();
-        let rate = cfg.commands_per_second as f64;
-        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate).min(cfg.command_burst as f64);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
+    /// Who performs an action on `sub`.
+    fn performer(&self, sub: &Subscription) -> Performer {
+        Performer {
+            session: self.id,
+            outbox: self.outbox.clone(),
+            identifier: sub.identifier.clone(),
+            channel: sub.channel,
+            params: sub.params.clone(),
+            streams: sub.streams.clone(),
+            principal: self.claims_json.clone(),
         }
     }
-}
-
-/// Why the loop ended, and what the client is told.
-enum End {
-    Disconnect(&'static str, bool),
-    Close(CloseFrame),
-    /// The client closed or the socket broke.
-    Gone,
-    /// A write failed or passed the write timeout.
-    WriteFailed,
 }
 
 fn unix_now() -> u64 {
@@ -137,12 +120,9 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
     let principal = match hs.auth {
         Ok(p) => p,
         Err(e) => {
-            let reason = match e {
-                AuthError::Expired => "token_expired",
-                _ => "unauthorized",
-            };
-            tracing::info!(request = %hs.request, reason, error = %e, "connection refused");
-            let _ = finish(&mut sink, End::Disconnect(reason, false), Duration::from_millis(app.config.write_timeout_ms as u64)).await;
+            let reason = e.disconnect_reason();
+            tracing::info!(request = %hs.request, reason = reason.as_str(), error = %e, "connection refused");
+            let _ = finish(&mut sink, reason, Duration::from_millis(app.config.write_timeout_ms as u64)).await;
             return;
         }
     };
@@ -163,12 +143,11 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         internal,
         subs: HashMap::new(),
         pending: HashSet::new(),
-        errors: (0, Instant::now()),
-        tokens: app.config.command_burst as f64,
-        refilled: Instant::now(),
+        errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
+        commands: CommandRate::new(app.config.commands_per_second, app.config.command_burst),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sid = (s.dialect == Dialect::Ext).then(resume::SessionStore::new_sid);
+    let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
     let restored = match (&sid, hs.restore_sid.as_deref()) {
         (Some(_), Some(old)) => restore(&mut s, old),
         _ => None,
@@ -177,27 +156,27 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
 
     let write_timeout = Duration::from_millis(app.config.write_timeout_ms as u64);
     let ping_every = Duration::from_millis(app.config.ping_interval_ms as u64);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
 
-    let end = loop {
+    let reason = loop {
         tokio::select! {
             biased;
-            _ = app.shutdown.cancelled() => break End::Disconnect("server_restart", true),
-            _ = overflow.overflowed() => break End::Disconnect("too_slow", true),
-            _ = &mut expiry => break End::Disconnect("token_expired", false),
+            _ = app.shutdown.cancelled() => break DisconnectReason::ServerRestart,
+            _ = overflow.overflowed() => break DisconnectReason::TooSlow,
+            _ = &mut expiry => break DisconnectReason::TokenExpired,
             Some(first) = inbox.recv() => {
                 // A write stalls while the client does not read, which is exactly when its
                 // outbox overflows (or the server drains): watch both during the write, or a
                 // slow client would end as a write timeout, without its reason.
                 tokio::select! {
                     biased;
-                    _ = app.shutdown.cancelled() => break End::Disconnect("server_restart", true),
-                    _ = overflow.overflowed() => break End::Disconnect("too_slow", true),
+                    _ = app.shutdown.cancelled() => break DisconnectReason::ServerRestart,
+                    _ = overflow.overflowed() => break DisconnectReason::TooSlow,
                     written = write_batch(&mut sink, &mut inbox, first, write_timeout) => if written.is_err() {
-                        break End::WriteFailed;
+                        break DisconnectReason::WriteFailed;
                     },
                 }
             }
@@ -209,7 +188,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
                 Internal::Subscribed(outcome) => subscribe::complete(&mut s, outcome),
             },
             msg = stream.next() => match msg {
-                None | Some(Ok(Message::Close(_))) => break End::Gone,
+                None | Some(Ok(Message::Close(_))) => break DisconnectReason::ClientClosed,
                 Some(Ok(Message::Text(text))) => {
                     if let Some(end) = handle_text(&mut s, &text) {
                         break end;
@@ -217,7 +196,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
                 }
                 Some(Ok(Message::Binary(_))) => {
                     if s.protocol_error("binary frame") {
-                        break End::Disconnect("invalid_request", false);
+                        break DisconnectReason::InvalidRequest;
                     }
                 }
                 Some(Ok(_)) => {}
@@ -230,36 +209,34 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
         }
     }
-    let resumable = matches!(end, End::Gone | End::WriteFailed | End::Close(_) | End::Disconnect("too_slow", _));
-    if let (Some(sid), true) = (sid, resumable) {
+    if let (Some(sid), true) = (sid, reason.resumable()) {
         let subscriptions = s
             .subs
             .values()
-            .map(|sub| resume::KeptSubscription { identifier: sub.identifier.clone(), channel: sub.channel, params: sub.params.clone(), streams: sub.streams.clone() })
+            .map(|sub| KeptSubscription { identifier: sub.identifier.clone(), channel: sub.channel, params: sub.params.clone(), streams: sub.streams.clone() })
             .collect();
-        let kept = resume::KeptSession { sub: s.principal.claims.sub.clone(), account_id: s.principal.claims.account_id.clone(), expires_at: s.principal.expires_at, subscriptions };
+        let kept = KeptSession { sub: s.principal.claims.sub.clone(), account_id: s.principal.claims.account_id.clone(), expires_at: s.principal.expires_at, subscriptions };
         app.resume.keep(sid, kept);
     }
     app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    let reason = match &end {
-        End::Disconnect(r, _) => *r,
-        End::Close(_) => "close",
-        End::Gone => "client_closed",
-        End::WriteFailed => "write_failed",
-    };
-    tracing::info!(session = id.0, reason, subscriptions = s.subs.len(), "disconnected");
-    let _ = finish(&mut sink, end, write_timeout).await;
+    tracing::info!(session = id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
+    let _ = finish(&mut sink, reason, write_timeout).await;
 }
 
-/// Too-large messages get close code 1009 (what Autobahn and browsers expect); anything else
-/// means the socket is broken.
-fn read_error(e: axum::Error) -> End {
-    let text = e.to_string();
-    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") || text.contains("Capacity") {
-        End::Close(CloseFrame { code: 1009, reason: "message too big".into() })
-    } else {
-        tracing::debug!(error = %text, "read error");
-        End::Gone
+/// A message over the size limit ends the connection as [`DisconnectReason::MessageTooBig`];
+/// any other read error means the socket is broken. axum boxes tungstenite's error, which
+/// says which it was.
+fn read_error(e: axum::Error) -> DisconnectReason {
+    match e.into_inner().downcast::<tungstenite::Error>() {
+        Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => DisconnectReason::MessageTooBig,
+        Ok(e) => {
+            tracing::debug!(error = %e, "read error");
+            DisconnectReason::ClientClosed
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "read error");
+            DisconnectReason::ClientClosed
+        }
     }
 }
 
@@ -280,15 +257,16 @@ async fn write_batch(sink: &mut SplitSink<WebSocket, Message>, inbox: &mut Inbox
     }
 }
 
-async fn finish(sink: &mut SplitSink<WebSocket, Message>, end: End, timeout: Duration) -> Result<(), ()> {
+/// Tells the client why (see [`Farewell`]) and closes the socket, under the write timeout.
+async fn finish(sink: &mut SplitSink<WebSocket, Message>, reason: DisconnectReason, timeout: Duration) -> Result<(), ()> {
     let work = async {
-        match end {
-            End::Disconnect(reason, reconnect) => {
-                sink.send(Message::Text(frame::disconnect(reason, reconnect).into())).await?;
-                sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.into() }))).await?;
+        match reason.farewell() {
+            Farewell::Disconnect => {
+                sink.send(Message::Text(frame::disconnect(reason).into())).await?;
+                sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.as_str().into() }))).await?;
             }
-            End::Close(cf) => sink.send(Message::Close(Some(cf))).await?,
-            End::Gone | End::WriteFailed => {}
+            Farewell::Close { code, text } => sink.send(Message::Close(Some(CloseFrame { code, reason: text.into() }))).await?,
+            Farewell::Silent => {}
         }
         sink.close().await
     };
@@ -328,20 +306,17 @@ fn go_live_unclaimed(s: &mut Session) {
 }
 
 /// Handles one text frame; `Some` ends the connection.
-fn handle_text(s: &mut Session, text: &str) -> Option<End> {
+fn handle_text(s: &mut Session, text: &str) -> Option<DisconnectReason> {
     let cmd = match command::parse(text) {
         Ok(c) => c,
         Err(e) => {
-            return s.protocol_error(&e.to_string()).then_some(End::Disconnect("invalid_request", false));
+            return s.protocol_error(&e.to_string()).then_some(DisconnectReason::InvalidRequest);
         }
     };
-    if !matches!(cmd, Command::Pong) && !s.admit_command() {
-        if let Command::Message { identifier, data } = &cmd {
+    if !matches!(cmd, Command::Pong) && !s.commands.admit() {
+        if let Command::Message { identifier, data } = cmd {
             if let Some(sub) = s.subs.get(identifier.as_str()) {
-                let action = data.get("action").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let reference = data.get(crate::actions::REF_KEY).and_then(Value::as_str).map(str::to_owned);
-                let message = frame::reply(reference.as_deref(), &action, Err(serde_json::json!({"code": "rate_limited", "message": "too many commands; slow down"})));
-                s.send(frame::data(&sub.identifier, &message.to_string()));
+                actions::refuse_rate_limited(&s.performer(sub), data);
             }
         }
         tracing::debug!(session = s.id.0, "command dropped by the rate limit");
@@ -360,18 +335,7 @@ fn handle_text(s: &mut Session, text: &str) -> Option<End> {
             }
         }
         Command::Message { identifier, data } => match s.subs.get(identifier.as_str()) {
-            Some(sub) => {
-                let performer = crate::actions::Performer {
-                    session: s.id,
-                    outbox: s.outbox.clone(),
-                    identifier: sub.identifier.clone(),
-                    channel: sub.channel,
-                    params: sub.params.clone(),
-                    streams: sub.streams.clone(),
-                    principal: s.claims_json.clone(),
-                };
-                crate::actions::perform(&s.app, performer, data);
-            }
+            Some(sub) => actions::perform(&s.app, s.performer(sub), data),
             None => tracing::debug!(session = s.id.0, "message for an identifier that is not subscribed"),
         },
         Command::History { identifier, history } => {
@@ -386,4 +350,19 @@ fn handle_text(s: &mut Session, text: &str) -> Option<End> {
         Command::Whisper { .. } => tracing::debug!(session = s.id.0, "whisper is not declared by any channel; ignored"),
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_errors_are_told_apart_by_type() {
+        let too_long = tungstenite::error::CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 };
+        assert_eq!(read_error(axum::Error::new(tungstenite::Error::Capacity(too_long))), DisconnectReason::MessageTooBig);
+        assert_eq!(read_error(axum::Error::new(tungstenite::Error::ConnectionClosed)), DisconnectReason::ClientClosed);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(read_error(axum::Error::new(tungstenite::Error::Io(reset))), DisconnectReason::ClientClosed);
+        assert_eq!(read_error(axum::Error::new(std::fmt::Error)), DisconnectReason::ClientClosed);
+    }
 }

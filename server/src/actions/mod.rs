@@ -1,0 +1,146 @@
+//! Client actions (`perform`): validation, then the declared behaviour — `relay` to the
+//! subscription's streams, or `forward` to the app backend — and a reply to the sender.
+//!
+//! Replies and errors travel as data messages on the sender's identifier:
+//! `{"$reply":{"ref":"<client id>","action":"send_message","ok":true,"data":{...}}}`.
+//! Success replies are sent when the client asked (`$ref`) or the action declares a reply;
+//! errors always are, so an unknown action or a bad payload is never met with silence.
+//! The session only decides whether a perform is admitted; what the client is answered,
+//! and with which code, is decided here.
+//!
+//! - [`reply`]: the `$reply` message and the error codes;
+//! - `forward`: the backend call of `forward` actions.
+
+mod forward;
+pub mod reply;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::broker::{self, Publication};
+use crate::codegen_support::{ActionBehaviour, ChannelDescriptor};
+use crate::hub::{Outbox, SessionId};
+use crate::protocol::frame;
+use crate::validation;
+
+pub use reply::{ActionError, ErrorCode};
+
+/// Error codes any action may answer (mirrored in the generated TypeScript).
+pub const BUILTIN_ERRORS: &[&str] = &["invalid_request", "unknown_action", "forbidden", "backend_unavailable", "rate_limited"];
+
+/// The key of a `perform` payload that carries the client's correlation id.
+pub const REF_KEY: &str = "$ref";
+
+/// Longest correlation id echoed back; a longer one is dropped.
+const MAX_REF_BYTES: usize = 128;
+
+/// Who performs, and on which subscription.
+pub struct Performer {
+    /// The connection.
+    pub session: SessionId,
+    /// Where replies go.
+    pub outbox: Outbox,
+    /// The subscription's identifier, echoed as is.
+    pub identifier: Arc<str>,
+    /// Its channel.
+    pub channel: &'static ChannelDescriptor,
+    /// Its params.
+    pub params: Value,
+    /// Its streams.
+    pub streams: Vec<String>,
+    /// The principal's claims.
+    pub principal: Value,
+}
+
+impl Performer {
+    /// Sends a reply message to the performer.
+    pub fn reply(&self, reference: Option<&str>, action: &str, outcome: Result<Value, ActionError>) {
+        let message = reply::message(reference, action, outcome);
+        let text = frame::data(&self.identifier, &message.to_string());
+        let _ = self.outbox.push(text.into());
+    }
+}
+
+/// A `perform` payload, taken apart.
+struct Perform {
+    /// The action name, when `data.action` is a string.
+    action: Option<String>,
+    /// The client's correlation id.
+    reference: Option<String>,
+    /// Everything else: the action's request.
+    request: Value,
+}
+
+impl Perform {
+    fn split(data: Value) -> Self {
+        let mut obj = match data {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        };
+        let action = match obj.remove("action") {
+            Some(Value::String(a)) => Some(a),
+            _ => None,
+        };
+        let reference = match obj.remove(REF_KEY) {
+            Some(Value::String(r)) if r.len() <= MAX_REF_BYTES => Some(r),
+            _ => None,
+        };
+        Perform { action, reference, request: Value::Object(obj) }
+    }
+}
+
+/// Answers a `message` command the session's command limit did not admit.
+pub fn refuse_rate_limited(performer: &Performer, data: Value) {
+    let perform = Perform::split(data);
+    performer.reply(perform.reference.as_deref(), perform.action.as_deref().unwrap_or_default(), Err(ActionError::rate_limited()));
+}
+
+/// Handles one `message` command. Relays run inline; forwards are spawned, because the
+/// backend may be slow and the connection must keep reading and writing meanwhile.
+pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
+    let Perform { action, reference, request } = Perform::split(data);
+    let Some(name) = action else {
+        performer.reply(reference.as_deref(), "", Err(ActionError::new(ErrorCode::UnknownAction, "`data.action` is missing")));
+        return;
+    };
+    let Some(action) = performer.channel.action(&name) else {
+        let msg = format!("{} has no action `{}`", performer.channel.name, name.chars().take(64).collect::<String>());
+        performer.reply(reference.as_deref(), &name, Err(ActionError::new(ErrorCode::UnknownAction, msg)));
+        return;
+    };
+    if let Err(details) = validation::validate(action.request_schema, &request) {
+        let err = ActionError::invalid(format!("the request does not match the schema of `{}`", action.name), details);
+        performer.reply(reference.as_deref(), action.name, Err(err));
+        return;
+    }
+    match action.behaviour {
+        ActionBehaviour::Relay { event, exclude_sender } => {
+            let result = relay(app, &performer, event, request, exclude_sender);
+            if result.is_err() || reference.is_some() {
+                performer.reply(reference.as_deref(), action.name, result.map(|_| Value::Null));
+            }
+        }
+        ActionBehaviour::Forward { path } => {
+            let app = app.clone();
+            app.sessions.clone().spawn(async move {
+                let result = forward::forward(&app, &performer, action, path, request).await;
+                if result.is_err() || reference.is_some() || action.reply_schema.is_some() {
+                    performer.reply(reference.as_deref(), action.name, result);
+                }
+            });
+        }
+    }
+}
+
+fn relay(app: &App, p: &Performer, event: &str, payload: Value, exclude_sender: bool) -> Result<(), ActionError> {
+    let ev = p.channel.event(event).ok_or_else(|| ActionError::new(ErrorCode::InvalidRequest, format!("relay event `{event}` is not declared")))?;
+    if let Err(details) = validation::validate(ev.payload_schema, &payload) {
+        return Err(ActionError::invalid(format!("the request cannot be relayed as `{event}`"), details));
+    }
+    let publication = Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() };
+    let exclude = exclude_sender.then_some(p.session);
+    broker::deliver(&app.sinks(), std::slice::from_ref(&publication), exclude);
+    Ok(())
+}

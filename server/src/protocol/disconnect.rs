@@ -1,0 +1,128 @@
+//! Why a connection ends: one [`DisconnectReason`] per way a session can finish, with what
+//! the client is told (a `disconnect` frame and its `reconnect` hint, a bare close frame,
+//! or nothing) and whether its subscriptions are kept for a resume (`?sid=`).
+//!
+//! Every decision about an ending reads these properties; no code compares reason text.
+
+/// Why the server ended a connection, or saw it end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// No usable token: missing, malformed, forged, or with unacceptable claims.
+    Unauthorized,
+    /// The token expired, at connect time or while connected.
+    TokenExpired,
+    /// The client sent more protocol errors than it is allowed.
+    InvalidRequest,
+    /// The server is draining (SIGTERM/SIGINT).
+    ServerRestart,
+    /// The client read too slowly and its outbound queue overflowed.
+    TooSlow,
+    /// The client sent a message over the size limit (close code 1009).
+    MessageTooBig,
+    /// The client closed the connection, or the socket broke.
+    ClientClosed,
+    /// A write failed or passed the write timeout.
+    WriteFailed,
+}
+
+/// What the client is told when its connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Farewell {
+    /// A `disconnect` frame, then a close frame with code 1000 and the reason as its text.
+    Disconnect,
+    /// Only a close frame.
+    Close {
+        /// The WebSocket close code.
+        code: u16,
+        /// The close frame's text.
+        text: &'static str,
+    },
+    /// Nothing: the socket is gone or cannot be written.
+    Silent,
+}
+
+impl DisconnectReason {
+    /// The name sent as the `disconnect` frame's `reason` and used in logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::Unauthorized => "unauthorized",
+            DisconnectReason::TokenExpired => "token_expired",
+            DisconnectReason::InvalidRequest => "invalid_request",
+            DisconnectReason::ServerRestart => "server_restart",
+            DisconnectReason::TooSlow => "too_slow",
+            DisconnectReason::MessageTooBig => "message_too_big",
+            DisconnectReason::ClientClosed => "client_closed",
+            DisconnectReason::WriteFailed => "write_failed",
+        }
+    }
+
+    /// The `reconnect` hint of the `disconnect` frame: false when coming back with the same
+    /// token cannot help (the Rails client then stops retrying).
+    pub const fn reconnect(self) -> bool {
+        match self {
+            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest => false,
+            DisconnectReason::ServerRestart
+            | DisconnectReason::TooSlow
+            | DisconnectReason::MessageTooBig
+            | DisconnectReason::ClientClosed
+            | DisconnectReason::WriteFailed => true,
+        }
+    }
+
+    /// Whether the session's subscriptions are kept for a resume. A client that dropped off
+    /// or fell behind comes back to them; one that was refused, misbehaved or outlived its
+    /// token does not, and a draining server will not be there to resume on.
+    pub const fn resumable(self) -> bool {
+        match self {
+            DisconnectReason::TooSlow | DisconnectReason::MessageTooBig | DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => true,
+            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart => false,
+        }
+    }
+
+    /// What the client is told.
+    pub const fn farewell(self) -> Farewell {
+        match self {
+            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart | DisconnectReason::TooSlow => {
+                Farewell::Disconnect
+            }
+            // What Autobahn and browsers expect for an oversized message.
+            DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
+            DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => Farewell::Silent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [DisconnectReason; 8] = [
+        DisconnectReason::Unauthorized,
+        DisconnectReason::TokenExpired,
+        DisconnectReason::InvalidRequest,
+        DisconnectReason::ServerRestart,
+        DisconnectReason::TooSlow,
+        DisconnectReason::MessageTooBig,
+        DisconnectReason::ClientClosed,
+        DisconnectReason::WriteFailed,
+    ];
+
+    #[test]
+    fn the_reasons_sent_in_a_disconnect_frame_and_their_hints() {
+        let sent: Vec<(&str, bool)> = ALL.iter().filter(|r| r.farewell() == Farewell::Disconnect).map(|r| (r.as_str(), r.reconnect())).collect();
+        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true)]);
+    }
+
+    #[test]
+    fn only_a_client_that_dropped_off_or_fell_behind_may_resume() {
+        let resumable: Vec<&str> = ALL.iter().filter(|r| r.resumable()).map(|r| r.as_str()).collect();
+        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed"]);
+    }
+
+    #[test]
+    fn an_oversized_message_gets_close_code_1009() {
+        assert_eq!(DisconnectReason::MessageTooBig.farewell(), Farewell::Close { code: 1009, text: "message too big" });
+        assert_eq!(DisconnectReason::ClientClosed.farewell(), Farewell::Silent);
+        assert_eq!(DisconnectReason::WriteFailed.farewell(), Farewell::Silent);
+    }
+}
