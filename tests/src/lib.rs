@@ -25,7 +25,6 @@ pub fn cableway_bin() -> PathBuf {
     bin
 }
 
-pub mod bench;
 pub mod client;
 pub mod schema_strategy;
 pub mod server;
