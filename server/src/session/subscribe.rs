@@ -96,7 +96,7 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
         send_on_subscribe(s, &o.identifier, o.channel, msg, &o.params);
     }
     let identifier = o.identifier.clone();
-    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier, params: o.params, streams, live: true, since: std::time::Instant::now() });
+    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier, params: o.params, streams, live: true, since: tokio::time::Instant::now() });
 }
 
 /// Registers a subscription's streams in the hub, after replaying what the client missed
