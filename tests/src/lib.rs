@@ -26,6 +26,8 @@ pub fn cableway_bin() -> PathBuf {
 }
 
 pub mod client;
+pub mod fixtures;
+pub mod in_process;
 pub mod schema_strategy;
 pub mod server;
 

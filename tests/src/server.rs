@@ -112,8 +112,7 @@ impl Server {
 
     /// Signs claims with the server's key.
     pub fn sign(&self, claims: &Value) -> String {
-        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes());
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).expect("sign")
+        sign(&self.secret, claims)
     }
 
     /// A valid user token for `sub` in `account` with `permissions`, valid one hour.
@@ -206,8 +205,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
 }
 
+/// An HS256 token of `claims` signed with `secret`.
+pub fn sign(secret: &str, claims: &Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).expect("sign")
+}
+
 /// Claims of a principal, expiring `ttl` seconds from now.
 pub fn claims(sub: &str, account: &str, permissions: &[&str], kind: &str, ttl: i64) -> Value {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = crate::fixtures::unix_now();
     json!({ "sub": sub, "account_id": account, "permissions": permissions, "kind": kind, "iat": now, "exp": now + ttl })
 }
