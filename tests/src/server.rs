@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cableway_bin;
+use crate::client::Client;
 
 /// A running server.
 pub struct Server {
@@ -157,6 +158,39 @@ impl Server {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The server's log so far, without ANSI colour codes.
+    pub fn plain_logs(&self) -> String {
+        let raw = self.logs();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Waits (up to 10 s) until `check` finds what it looks for in the plain log, and
+    /// returns that; fails naming `what`, with the log.
+    pub async fn wait_for_log<T>(&self, what: &str, mut check: impl FnMut(&str) -> Option<T>) -> T {
+        match crate::wait::poll_async(Duration::from_secs(10), || check(&self.plain_logs())).await {
+            Some(v) => v,
+            None => panic!("the log never showed {what}; log:\n{}", self.plain_logs()),
+        }
+    }
+
+    /// A connected, welcomed client of user `sub` in `account`.
+    pub async fn user(&self, sub: &str, account: &str) -> Client {
+        Client::connect_welcomed(&self.cable_url(Some(&self.token(sub, account, &[])))).await
+    }
+
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -177,16 +211,9 @@ impl Server {
 
     /// Waits for the process to exit (up to `timeout`) and returns its status.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        let status = crate::wait::exit(self.child.as_mut()?, timeout)?;
+        self.child = None;
+        Some(status)
     }
 }
 
