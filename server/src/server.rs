@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::serve::{Listener, ListenerExt};
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::app::App;
@@ -31,12 +31,24 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 /// # Errors
 /// An I/O error of the listener.
 pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let router = crate::http::router(app.clone());
-    let token = app.shutdown.clone();
     let listener = listener.tap_io(|tcp| {
         // Small frames (pings, confirmations) must not wait for Nagle.
         let _ = tcp.set_nodelay(true);
     });
+    serve(listener, app, shutdown).await
+}
+
+/// [`run`] on any listener: in-process tests hand it in-memory connections.
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve<L>(listener: L, app: Arc<App>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let router = crate::http::router(app.clone());
+    let token = app.shutdown.clone();
     let server = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(token.clone().cancelled_owned()).into_future());
     let sweeper = app.clone();
     tokio::spawn(async move {

@@ -21,6 +21,8 @@ import { join } from 'node:path'
 import WebSocket from 'ws'
 import { createConsumer, adapters } from '@rails/actioncable'
 
+import { notification as notificationPayload, waitFor } from './shared.mjs'
+
 const CABLE_URL = required('CABLE_URL')
 const TOKEN = required('TOKEN')
 const TOKEN_B = required('TOKEN_B')
@@ -40,8 +42,6 @@ function required(name) {
 globalThis.addEventListener ??= () => {}
 globalThis.removeEventListener ??= () => {}
 
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
 /** Every frame each socket received, by consumer name, to check what the server sent. */
 const frames = { a: [], b: [] }
 
@@ -54,17 +54,6 @@ class RecordingWebSocket extends WebSocket {
   }
 }
 adapters.WebSocket = RecordingWebSocket
-
-/** Polls `check` until it returns something truthy; fails with `what` after `ms`. */
-async function waitFor(what, ms, check) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = check()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 /** A subscription whose callbacks record what the client library reports. */
 function subscribe(consumer, params) {
@@ -100,20 +89,7 @@ async function publish(body) {
 }
 
 function notification(id) {
-  return {
-    channel: 'NotificationChannel',
-    event: 'new_notification',
-    payload: {
-      id,
-      account_id: ACCOUNT,
-      notification_type: 'test.node',
-      title: 'Hello from node',
-      message: 'm',
-      severity: 'info',
-      read: false,
-      created_at: '2026-01-01T00:00:00Z'
-    }
-  }
+  return { channel: 'NotificationChannel', event: 'new_notification', payload: notificationPayload(ACCOUNT, id, { title: 'Hello from node' }) }
 }
 
 test('@rails/actioncable: subscribe, receive, perform, and survive a server restart', { timeout: 60_000 }, async () => {
@@ -122,16 +98,16 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
   try {
     // Subscribe and receive.
     const notes = subscribe(a, { channel: 'NotificationChannel', account_id: ACCOUNT })
-    await waitFor('NotificationChannel connected', 10_000, () => notes.connected.length === 1)
+    await waitFor('NotificationChannel connected', () => notes.connected.length === 1, { ms: 10_000 })
     assert.deepEqual(notes.connected[0], { reconnected: false })
     assert.equal(notes.rejected, 0)
     assert.equal(a.connection.getProtocol(), 'actioncable-v1-json')
-    const hello = await waitFor('connection_established', 5_000, () => events(notes, 'connection_established')[0])
+    const hello = await waitFor('connection_established', () => events(notes, 'connection_established')[0], { ms: 5_000 })
     assert.equal(hello.payload.account_id, ACCOUNT)
 
     const sent = await publish(notification('n-before'))
     assert.equal(sent.deliveries, 1)
-    const got = await waitFor('new_notification', 5_000, () => events(notes, 'new_notification')[0])
+    const got = await waitFor('new_notification', () => events(notes, 'new_notification')[0], { ms: 5_000 })
     assert.equal(got.payload.id, 'n-before')
     assert.equal(got.payload.title, 'Hello from node')
     assert.equal(got.resource_type, 'notification')
@@ -140,22 +116,23 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
     const conv = { channel: 'AiConversationChannel', conversation_id: CONVERSATION_ID }
     const convA = subscribe(a, conv)
     const convB = subscribe(b, conv)
-    await waitFor('both conversation subscriptions', 10_000, () => convA.connected.length === 1 && convB.connected.length === 1)
+    await waitFor('both conversation subscriptions', () => convA.connected.length === 1 && convB.connected.length === 1, { ms: 10_000 })
     assert.ok(convA.sub.perform('typing_indicator', { conversation_id: CONVERSATION_ID, status: 'typing' }))
-    const typing = await waitFor('typing_indicator at B', 5_000, () => events(convB, 'typing_indicator')[0])
+    const typing = await waitFor('typing_indicator at B', () => events(convB, 'typing_indicator')[0], { ms: 5_000 })
     assert.deepEqual(typing.payload, { conversation_id: CONVERSATION_ID, status: 'typing' })
     // With a `$ref`, A gets a reply (and still not the event).
     convA.sub.perform('typing_indicator', { conversation_id: CONVERSATION_ID, status: 'stopped', $ref: 'node-1' })
-    const reply = await waitFor('$reply at A', 5_000, () => convA.received.find(m => m && m.$reply))
+    const reply = await waitFor('$reply at A', () => convA.received.find(m => m && m.$reply), { ms: 5_000 })
     assert.deepEqual(reply.$reply, { ref: 'node-1', action: 'typing_indicator', ok: true, data: null })
-    await waitFor('second typing_indicator at B', 5_000, () => events(convB, 'typing_indicator').length === 2)
-    await sleep(300)
+    await waitFor('second typing_indicator at B', () => events(convB, 'typing_indicator').length === 2, { ms: 5_000 })
+    // A relay is delivered before its reply is queued, on the same connection: had A been sent
+    // its own events, they would have arrived before the reply it already has.
     assert.equal(events(convA, 'typing_indicator').length, 0, 'the sender is excluded')
 
     // Restart: hand over to the Rust side and wait until the new server listens.
     writeFileSync(join(SYNC_DIR, 'ready'), 'ready\n')
     console.log('READY_FOR_RESTART')
-    const restartedAt = await waitFor('the server restart', 30_000, () => existsSync(join(SYNC_DIR, 'restarted')) && Date.now())
+    const restartedAt = await waitFor('the server restart', () => existsSync(join(SYNC_DIR, 'restarted')) && Date.now(), { ms: 30_000 })
 
     // Both sockets were told why, and that they may come back.
     for (const [name, log] of Object.entries(frames)) {
@@ -165,7 +142,7 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
     assert.deepEqual(notes.disconnected, [{ willAttemptReconnect: true }])
 
     // The monitor reconnects on its own; the client resubscribes everything.
-    await waitFor('resubscription after the restart', 25_000, () => notes.connected.length === 2 && convA.connected.length === 2 && convB.connected.length === 2)
+    await waitFor('resubscription after the restart', () => notes.connected.length === 2 && convA.connected.length === 2 && convB.connected.length === 2, { ms: 25_000 })
     console.log(`reconnected and resubscribed ${Date.now() - restartedAt} ms after the new server started`)
     // The client flags the first confirmation after a reconnect (whichever subscription's it is).
     assert.equal([notes, convA].filter(s => s.connected[1].reconnected === true).length, 1)
@@ -174,13 +151,13 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
 
     // Events published after the restart arrive.
     await publish(notification('n-after'))
-    const after = await waitFor('new_notification after the restart', 5_000, () => events(notes, 'new_notification').find(m => m.payload.id === 'n-after'))
+    const after = await waitFor('new_notification after the restart', () => events(notes, 'new_notification').find(m => m.payload.id === 'n-after'), { ms: 5_000 })
     assert.equal(after.payload.id, 'n-after')
     assert.equal(events(notes, 'new_notification').length, 2, 'each notification once')
 
     // Actions work again too.
     convA.sub.perform('typing_indicator', { conversation_id: CONVERSATION_ID, status: 'typing' })
-    await waitFor('typing_indicator at B after the restart', 5_000, () => events(convB, 'typing_indicator').length === 3)
+    await waitFor('typing_indicator at B after the restart', () => events(convB, 'typing_indicator').length === 3, { ms: 5_000 })
   } finally {
     a.disconnect()
     b.disconnect()

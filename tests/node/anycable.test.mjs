@@ -19,6 +19,8 @@ import assert from 'node:assert/strict'
 import WebSocket from 'ws'
 import { createCable } from '@anycable/web'
 
+import { deferred, notification as notificationPayload, waitFor, waitForNoConnections } from './shared.mjs'
+
 const CABLE_URL = required('CABLE_URL')
 const TOKEN = required('TOKEN')
 const HTTP_URL = required('HTTP_URL')
@@ -35,13 +37,6 @@ function required(name) {
 }
 
 const redact = s => String(s).replace(/(token=)[^&]+/, '$1<redacted>')
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-function deferred() {
-  let resolve
-  let promise = new Promise(r => (resolve = r))
-  return { promise, resolve }
-}
 
 /** A `ws` WebSocket that records every frame both ways (and each open) into `log`. */
 function recordingWebSocket(log) {
@@ -61,20 +56,7 @@ function recordingWebSocket(log) {
 }
 
 function notification(id) {
-  return {
-    channel: 'NotificationChannel',
-    event: 'new_notification',
-    payload: {
-      id,
-      account_id: ACCOUNT,
-      notification_type: 'test.x',
-      title: 't',
-      message: 'm',
-      severity: 'info',
-      read: false,
-      created_at: '2026-01-01T00:00:00Z'
-    }
-  }
+  return { channel: 'NotificationChannel', event: 'new_notification', payload: notificationPayload(ACCOUNT, id) }
 }
 
 async function publish(id) {
@@ -101,15 +83,8 @@ async function withTimeout(promise, ms, message) {
   }
 }
 
-async function waitFor(what, predicate, log, ms = 8000) {
-  let deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; frames so far:\n${dump(log)}`)
-    }
-    await sleep(10)
-  }
-}
+/** `waitFor`, failing with the frames so far. */
+const waitForFrames = (what, predicate, log) => waitFor(what, predicate, { context: () => `frames so far:\n${dump(log)}` })
 
 /**
  * One client run: subscribe, one live event, abrupt socket loss, `missed` events published
@@ -152,7 +127,7 @@ async function dropAndCatchUp(prefix, protocolOptions, { liveFirst = true } = {}
     closed.catch(() => {})
     await withTimeout(Promise.race([channel.ensureSubscribed(), closed]), 8000, () => `not subscribed in 8 s; frames:\n${dump(log)}`)
     assert.equal(cable.state, 'connected')
-    await waitFor('confirm_history of the initial subscribe', () => log.some(e => e.dir === 'in' && e.frame.type === 'confirm_history'), log)
+    await waitForFrames('confirm_history of the initial subscribe', () => log.some(e => e.dir === 'in' && e.frame.type === 'confirm_history'), log)
     let welcome = log.find(e => e.dir === 'in' && e.frame.type === 'welcome').frame
     assert.match(welcome.sid || '', /^\S{16,}$/, `ext welcome carries a sid: ${JSON.stringify(welcome)}`)
     let subscribe = log.find(e => e.dir === 'out' && e.frame.command === 'subscribe').frame
@@ -163,7 +138,7 @@ async function dropAndCatchUp(prefix, protocolOptions, { liveFirst = true } = {}
     let before = liveFirst ? [`${prefix}-live-1`] : []
     if (liveFirst) {
       await publish(`${prefix}-live-1`)
-      await waitFor(`${prefix}-live-1`, () => mine().length >= 1, log)
+      await waitForFrames(`${prefix}-live-1`, () => mine().length >= 1, log)
       let first = received.find(r => r.msg.event === 'new_notification' && r.msg.payload.id === `${prefix}-live-1`)
       assert.equal(first.meta?.stream, STREAM, `live frames carry the stream: ${dump(log)}`)
       assert.equal(typeof first.meta.epoch, 'string')
@@ -177,8 +152,8 @@ async function dropAndCatchUp(prefix, protocolOptions, { liveFirst = true } = {}
     cable.transport.ws.terminate()
     await disconnected.promise
     assert.equal(cable.state, 'disconnected')
-    // Give the server a moment to see the connection end (and keep the session).
-    await sleep(200)
+    // The server sees the connection end (and keeps the session).
+    await waitForNoConnections(HTTP_URL, () => `frames so far:\n${dump(log)}`)
 
     let missed = [1, 2, 3, 4, 5].map(n => `${prefix}-missed-${n}`)
     for (let id of missed) await publish(id)
@@ -186,16 +161,17 @@ async function dropAndCatchUp(prefix, protocolOptions, { liveFirst = true } = {}
     let connectsBefore = connects.length
     gate.resolve()
 
-    await waitFor('reconnection', () => connects.length > connectsBefore, log)
+    await waitForFrames('reconnection', () => connects.length > connectsBefore, log)
     assert.equal(log.filter(e => e.dir === 'open').length, socketsBefore + 1, 'one new socket')
-    await waitFor('the missed events', () => mine().length >= before.length + missed.length, log)
+    await waitForFrames('the missed events', () => mine().length >= before.length + missed.length, log)
     // After the replay, live delivery continues.
     await publish(`${prefix}-live-2`)
-    await waitFor(`${prefix}-live-2`, () => mine().includes(`${prefix}-live-2`), log)
-    // Anything sent twice would arrive right behind: let it.
-    await sleep(300)
+    await waitForFrames(`${prefix}-live-2`, () => mine().includes(`${prefix}-live-2`), log)
+    // Anything delivered twice would have been sent before a later event: publish one and wait for it.
+    await publish(`${prefix}-fence`)
+    await waitForFrames(`${prefix}-fence`, () => mine().includes(`${prefix}-fence`), log)
 
-    assert.deepEqual(mine(), [...before, ...missed, `${prefix}-live-2`], `exactly the missed events, in order, once, then live; frames:\n${dump(log)}`)
+    assert.deepEqual(mine(), [...before, ...missed, `${prefix}-live-2`, `${prefix}-fence`], `exactly the missed events, in order, once, then live; frames:\n${dump(log)}`)
     let all = ids()
     assert.equal(new Set(all).size, all.length, `no event delivered twice: ${all}`)
 

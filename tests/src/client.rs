@@ -1,22 +1,29 @@
 //! A WebSocket client speaking the ActionCable protocol, for black-box tests. Every receive
 //! has a timeout, so a missing frame fails the test instead of hanging it.
+//!
+//! The client runs over any byte stream: a TCP socket to the real binary (the default), or
+//! an in-memory pipe to a server in the test's own runtime ([`crate::in_process`]).
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Default wait for one frame.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// A connected client.
-pub struct Client {
-    ws: Ws,
+/// The subprotocols the Rails client offers.
+pub const RAILS_PROTOCOLS: [&str; 2] = ["actioncable-v1-json", "actioncable-unsupported"];
+
+/// A connected client over `S` (a TCP socket unless said otherwise).
+pub struct Client<S = MaybeTlsStream<tokio::net::TcpStream>> {
+    ws: WebSocketStream<S>,
     /// The subprotocol the server echoed.
     pub protocol: Option<String>,
 }
@@ -33,33 +40,54 @@ pub fn identifier(channel: &str, params: &Value) -> String {
     Value::Object(m).to_string()
 }
 
+/// The upgrade request for `url`, offering `protocols`, with extra headers.
+pub fn request(url: &str, protocols: &[&str], headers: &[(&str, &str)]) -> anyhow::Result<Request> {
+    let mut req = url.into_client_request()?;
+    if !protocols.is_empty() {
+        req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(&protocols.join(", "))?);
+    }
+    for (k, v) in headers {
+        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())?;
+        req.headers_mut().insert(name, HeaderValue::from_str(v)?);
+    }
+    Ok(req)
+}
+
 impl Client {
     /// Connects offering `protocols` and extra headers.
     pub async fn connect_with(url: &str, protocols: &[&str], headers: &[(&str, &str)]) -> anyhow::Result<Client> {
-        let mut req = url.into_client_request()?;
-        if !protocols.is_empty() {
-            req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(&protocols.join(", "))?);
-        }
-        for (k, v) in headers {
-            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())?;
-            req.headers_mut().insert(name, HeaderValue::from_str(v)?);
-        }
-        let (ws, resp) = tokio_tungstenite::connect_async(req).await?;
-        let protocol = resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Client { ws, protocol })
+        let (ws, resp) = tokio_tungstenite::connect_async(request(url, protocols, headers)?).await?;
+        Ok(Client::upgraded(ws, &resp))
     }
 
     /// Connects as the Rails client does (`actioncable-v1-json`).
     pub async fn connect(url: &str) -> Client {
-        Client::connect_with(url, &["actioncable-v1-json", "actioncable-unsupported"], &[]).await.expect("connect")
+        Client::connect_with(url, &RAILS_PROTOCOLS, &[]).await.expect("connect")
     }
 
     /// Connects and waits for `welcome`.
     pub async fn connect_welcomed(url: &str) -> Client {
-        let mut c = Client::connect(url).await;
-        let w = c.recv().await.expect("welcome");
+        Client::connect(url).await.welcomed().await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Upgrades an open byte stream (the handshake of `request`).
+    pub async fn handshake(request: Request, stream: S) -> anyhow::Result<Client<S>> {
+        let (ws, resp) = tokio_tungstenite::client_async(request, stream).await?;
+        Ok(Client::upgraded(ws, &resp))
+    }
+
+    fn upgraded(ws: WebSocketStream<S>, resp: &tokio_tungstenite::tungstenite::handshake::client::Response) -> Client<S> {
+        let protocol = resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Client { ws, protocol }
+    }
+
+    /// Waits for `welcome` (it must be the first frame).
+    pub async fn welcomed(mut self) -> Client<S> {
+        let w = self.recv().await.expect("welcome");
         assert_eq!(w["type"], "welcome", "{w}");
-        c
+        self
     }
 
     /// Sends a JSON frame.
@@ -132,6 +160,30 @@ impl Client {
     pub async fn subscribed(&mut self, identifier: &str) {
         let v = self.subscribe(identifier).await;
         assert_eq!(v["type"], "confirm_subscription", "{v}");
+    }
+
+    /// Subscribes, asserts confirmation, and returns the channel's on-subscribe message.
+    pub async fn joined(&mut self, identifier: &str) -> Value {
+        self.subscribed(identifier).await;
+        self.message(identifier).await.unwrap_or_else(|| panic!("no on-subscribe message on {identifier}"))
+    }
+
+    /// A round trip on this connection: the server handles one connection's commands in
+    /// order, so once this one's answer is here, every command sent before it has been
+    /// handled. (A subscribe to a channel that does not exist, rejected at once.) Returns
+    /// the frames that came before the answer.
+    pub async fn round_trip(&mut self) -> Vec<Value> {
+        let probe = identifier("NoSuchChannelRoundTrip", &json!({}));
+        self.send_subscribe(&probe).await;
+        let mut before = Vec::new();
+        loop {
+            let v = self.recv().await.expect("the answer to the round trip");
+            if v["identifier"] == probe.as_str() {
+                assert_eq!(v, json!({ "identifier": probe, "type": "reject_subscription", "reason": "unknown_channel" }));
+                return before;
+            }
+            before.push(v);
+        }
     }
 
     /// Sends `perform`: `message` with `data` as a JSON string holding `action` and the payload.

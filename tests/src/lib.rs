@@ -1,6 +1,8 @@
-//! Helpers shared by the black-box integration tests: where the repository and the built
-//! `cableway` binary are, and [`schema_strategy`] (property-test values derived from the
-//! channels' JSON Schemas).
+//! Helpers shared by the integration tests: where the repository and the built `cableway`
+//! binary are; [`server`], the real binary on a free port; [`in_process`], the server in the
+//! test's runtime for tests under paused time; [`client`], an ActionCable client over either;
+//! [`fixtures`], what many tests build the same way; [`wait`], waits on conditions; and
+//! [`schema_strategy`] (property-test values derived from the channels' JSON Schemas).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,10 +27,12 @@ pub fn cableway_bin() -> PathBuf {
     bin
 }
 
-pub mod bench;
 pub mod client;
+pub mod fixtures;
+pub mod in_process;
 pub mod schema_strategy;
 pub mod server;
+pub mod wait;
 
 /// Copies a directory tree, skipping installed or built artifacts (`node_modules`, `dist`).
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

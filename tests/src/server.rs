@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cableway_bin;
+use crate::client::Client;
 
 /// A running server.
 pub struct Server {
@@ -112,8 +113,7 @@ impl Server {
 
     /// Signs claims with the server's key.
     pub fn sign(&self, claims: &Value) -> String {
-        let key = jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes());
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).expect("sign")
+        sign(&self.secret, claims)
     }
 
     /// A valid user token for `sub` in `account` with `permissions`, valid one hour.
@@ -158,6 +158,39 @@ impl Server {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The server's log so far, without ANSI colour codes.
+    pub fn plain_logs(&self) -> String {
+        let raw = self.logs();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Waits (up to 10 s) until `check` finds what it looks for in the plain log, and
+    /// returns that; fails naming `what`, with the log.
+    pub async fn wait_for_log<T>(&self, what: &str, mut check: impl FnMut(&str) -> Option<T>) -> T {
+        match crate::wait::poll_async(Duration::from_secs(10), || check(&self.plain_logs())).await {
+            Some(v) => v,
+            None => panic!("the log never showed {what}; log:\n{}", self.plain_logs()),
+        }
+    }
+
+    /// A connected, welcomed client of user `sub` in `account`.
+    pub async fn user(&self, sub: &str, account: &str) -> Client {
+        Client::connect_welcomed(&self.cable_url(Some(&self.token(sub, account, &[])))).await
+    }
+
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -178,16 +211,9 @@ impl Server {
 
     /// Waits for the process to exit (up to `timeout`) and returns its status.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        let status = crate::wait::exit(self.child.as_mut()?, timeout)?;
+        self.child = None;
+        Some(status)
     }
 }
 
@@ -206,8 +232,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
 }
 
+/// An HS256 token of `claims` signed with `secret`.
+pub fn sign(secret: &str, claims: &Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), claims, &key).expect("sign")
+}
+
 /// Claims of a principal, expiring `ttl` seconds from now.
 pub fn claims(sub: &str, account: &str, permissions: &[&str], kind: &str, ttl: i64) -> Value {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = crate::fixtures::unix_now();
     json!({ "sub": sub, "account_id": account, "permissions": permissions, "kind": kind, "iat": now, "exp": now + ttl })
 }

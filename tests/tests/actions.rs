@@ -1,6 +1,6 @@
 //! Client actions (`perform`) against the real binary: relay with `exclude_sender`, forward
-//! to a real HTTP backend started inside the test, the `$reply` shape of every outcome, the
-//! built-in error codes, and the per-connection rate limit.
+//! to a real HTTP backend started inside the test, the `$reply` shape of every outcome, and
+//! the built-in error codes. The per-connection rate limit depends on time: `timing.rs`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,28 +10,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use cableway_tests::client::{identifier, Client};
+use cableway_tests::client::Client;
+use cableway_tests::fixtures::{conversation, join_conversation};
 use cableway_tests::server::{claims, free_port, Options, Server};
 use serde_json::{json, Value};
 
 const CONV: &str = "conv1";
 const ACCOUNT: &str = "acc1";
 
-fn conversation(id: &str) -> String {
-    identifier("AiConversationChannel", &json!({ "conversation_id": id }))
-}
-
-/// Subscribes to a conversation and consumes the declared on-subscribe message.
-async fn join(c: &mut Client, id: &str, user: &str) {
-    c.subscribed(id).await;
-    let hello = c.message(id).await.expect("on-subscribe message");
-    assert_eq!(hello["event"], "subscription.confirmed", "{hello}");
-    assert_eq!(hello["payload"], json!({ "conversation_id": CONV, "user_id": user }));
-}
-
-/// A connected, welcomed client of `user` in the test account.
-async fn user(s: &Server, name: &str) -> Client {
-    Client::connect_welcomed(&s.cable_url(Some(&s.token(name, ACCOUNT, &[])))).await
+/// `ua` and `ub` of the test account, both in conversation `CONV` (owned by the account),
+/// past its on-subscribe message; returns the identifier and the two clients.
+async fn two_members(s: &Server) -> (String, Client, Client) {
+    s.own("ai_conversation", CONV, ACCOUNT).await;
+    let (mut a, mut b) = (s.user("ua", ACCOUNT).await, s.user("ub", ACCOUNT).await);
+    let id = join_conversation(&mut a, CONV, "ua").await;
+    join_conversation(&mut b, CONV, "ub").await;
+    (id, a, b)
 }
 
 /// The next `$reply` on `id`, skipping event messages (returned alongside, in order).
@@ -60,18 +54,12 @@ fn assert_error(r: &Value, reference: Option<&str>, action: &str, code: &str) ->
 #[tokio::test]
 async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     let s = Server::start();
-    s.own("ai_conversation", CONV, ACCOUNT).await;
-    let id = conversation(CONV);
-    let mut a = user(&s, "ua").await;
-    let mut b = user(&s, "ub").await;
-    join(&mut a, &id, "ua").await;
-    join(&mut b, &id, "ub").await;
+    let (id, mut a, mut b) = two_members(&s).await;
     // A subscriber of another conversation of the same account hears nothing.
     s.own("ai_conversation", "conv2", ACCOUNT).await;
     let other_id = conversation("conv2");
-    let mut other = user(&s, "uc").await;
-    other.subscribed(&other_id).await;
-    let _hello = other.message(&other_id).await;
+    let mut other = s.user("uc", ACCOUNT).await;
+    other.joined(&other_id).await;
 
     // Without `$ref`: B gets the event envelope, A gets nothing at all (no echo, no reply).
     a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
@@ -163,12 +151,11 @@ async fn forward_posts_to_the_backend_and_relays_its_answer() {
     let (url, seen) = backend().await;
     let s = Server::start_with(Options::default().env("CABLEWAY_BACKEND_URL", &url));
     s.own("ai_conversation", CONV, ACCOUNT).await;
-    let id = conversation(CONV);
     let principal = claims("ua", ACCOUNT, &["ai.chat"], "user", 3600);
     let mut a = Client::connect_welcomed(&s.cable_url(Some(&s.sign(&principal)))).await;
-    let mut b = user(&s, "ub").await;
-    join(&mut a, &id, "ua").await;
-    join(&mut b, &id, "ub").await;
+    let mut b = s.user("ub", ACCOUNT).await;
+    let id = join_conversation(&mut a, CONV, "ua").await;
+    join_conversation(&mut b, CONV, "ub").await;
 
     // Success: the backend gets {principal, channel, params, action, payload}; the sender
     // gets exactly its reply; every subscriber (the sender too) gets its events, in order.
@@ -255,9 +242,8 @@ async fn forward_to_a_backend_that_is_down_answers_backend_unavailable() {
     let url = format!("http://127.0.0.1:{}", free_port());
     let s = Server::start_with(Options::default().env("CABLEWAY_BACKEND_URL", &url));
     s.own("ai_conversation", CONV, ACCOUNT).await;
-    let id = conversation(CONV);
-    let mut a = user(&s, "ua").await;
-    join(&mut a, &id, "ua").await;
+    let mut a = s.user("ua", ACCOUNT).await;
+    let id = join_conversation(&mut a, CONV, "ua").await;
     a.perform(&id, "send_message", json!({ "content": "hello", "$ref": "d-1" })).await;
     let (r, _) = reply(&mut a, &id).await;
     assert_error(&r, Some("d-1"), "send_message", "backend_unavailable");
@@ -265,8 +251,8 @@ async fn forward_to_a_backend_that_is_down_answers_backend_unavailable() {
     // No backend configured at all: the same answer.
     let s2 = Server::start();
     s2.own("ai_conversation", CONV, ACCOUNT).await;
-    let mut c = user(&s2, "ua").await;
-    join(&mut c, &id, "ua").await;
+    let mut c = s2.user("ua", ACCOUNT).await;
+    join_conversation(&mut c, CONV, "ua").await;
     c.perform(&id, "send_message", json!({ "content": "hello", "$ref": "d-2" })).await;
     let (r, _) = reply(&mut c, &id).await;
     assert_error(&r, Some("d-2"), "send_message", "backend_unavailable");
@@ -281,12 +267,7 @@ async fn forward_to_a_backend_that_is_down_answers_backend_unavailable() {
 #[tokio::test]
 async fn bad_performs_get_error_replies_and_the_connection_survives() {
     let s = Server::start();
-    s.own("ai_conversation", CONV, ACCOUNT).await;
-    let id = conversation(CONV);
-    let mut a = user(&s, "ua").await;
-    let mut b = user(&s, "ub").await;
-    join(&mut a, &id, "ua").await;
-    join(&mut b, &id, "ub").await;
+    let (id, mut a, mut b) = two_members(&s).await;
 
     // Unknown action: always answered, with or without `$ref`.
     a.perform(&id, "no_such_action", json!({ "$ref": "e-1" })).await;
@@ -351,41 +332,4 @@ async fn bad_performs_get_error_replies_and_the_connection_survives() {
     assert_eq!(r, json!({ "ref": "ok", "action": "typing_indicator", "ok": true, "data": null }));
     let m = b.message(&id).await.expect("relayed after the errors");
     assert_eq!(m["payload"]["status"], "typing");
-}
-
-#[tokio::test]
-async fn a_burst_of_performs_is_rate_limited_without_closing_the_connection() {
-    let s = Server::start();
-    s.own("ai_conversation", CONV, ACCOUNT).await;
-    let id = conversation(CONV);
-    let mut a = user(&s, "ua").await;
-    join(&mut a, &id, "ua").await;
-    const N: usize = 300;
-    for i in 0..N {
-        a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing", "$ref": format!("b-{i}") })).await;
-    }
-    let (mut ok, mut limited) = (Vec::new(), Vec::new());
-    for _ in 0..N {
-        let (r, events) = reply(&mut a, &id).await;
-        assert!(events.is_empty());
-        let reference = r["ref"].as_str().expect("every reply carries its ref").to_owned();
-        if r["ok"] == true {
-            ok.push(reference);
-        } else {
-            assert_error(&r, Some(&reference), "typing_indicator", "rate_limited");
-            limited.push(reference);
-        }
-    }
-    assert!(!limited.is_empty(), "300 performs at once must hit the limit");
-    assert!(ok.len() >= 100, "the burst allowance is honoured: {} ok", ok.len());
-    assert_eq!(ok.len() + limited.len(), N);
-    // The first ones are the admitted ones.
-    assert!(ok.iter().take(100).enumerate().all(|(i, r)| *r == format!("b-{i}")), "{:?}", &ok[..10]);
-    assert!(a.recv_within(Duration::from_millis(300)).await.is_none(), "one reply per perform");
-
-    // Still open: after a pause, performs are admitted again.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "stopped", "$ref": "after" })).await;
-    let (r, _) = reply(&mut a, &id).await;
-    assert_eq!(r, json!({ "ref": "after", "action": "typing_indicator", "ok": true, "data": null }));
 }

@@ -7,17 +7,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cableway_tests::client::{identifier, Client};
+use cableway_tests::client::Client;
+use cableway_tests::fixtures::{notification, notifications, unix_now};
 use cableway_tests::repo_root;
 use cableway_tests::server::{claims, Options, Server};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 const SUBPROTOCOLS: [&str; 2] = ["actioncable-v1-json", "actioncable-unsupported"];
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 /// Unpadded base64url, as JWS compact serialization uses.
 fn b64url(bytes: &[u8]) -> String {
@@ -92,7 +89,7 @@ async fn every_bad_token_is_refused_before_any_welcome() {
     };
     let mut big = good.clone();
     big["padding"] = json!("x".repeat(16 * 1024));
-    let t = now();
+    let t = unix_now();
 
     let cases: Vec<(&str, Option<String>)> = vec![
         ("missing token", None),
@@ -190,8 +187,7 @@ async fn a_live_connection_is_closed_when_its_token_expires() {
     let token = s.sign(&claims("u1", "acc1", &[], "user", 3));
     let started = Instant::now();
     let mut c = Client::connect_welcomed(&s.cable_url(Some(&token))).await;
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc1"}));
-    c.subscribed(&id).await;
+    c.subscribed(&notifications("acc1")).await;
     // Everything up to the disconnect is ordinary traffic; the disconnect must come within a few seconds.
     let mut disconnect = None;
     while started.elapsed() < Duration::from_secs(10) {
@@ -210,10 +206,7 @@ async fn a_live_connection_is_closed_when_its_token_expires() {
     assert!(elapsed <= Duration::from_secs(8), "within a few seconds of exp ({elapsed:?})");
     assert!(c.recv_within(Duration::from_secs(2)).await.is_none(), "the socket is closed after the disconnect frame");
     // Its subscriptions are gone with it.
-    let notification = json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": {
-        "id": "n1", "account_id": "acc1", "notification_type": "test.hello", "title": "Hi", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" } });
-    let (status, body) = s.publish(&notification).await;
+    let (status, body) = s.publish(&notification("acc1", "n1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["deliveries"], 0, "{body}");
 }
@@ -242,7 +235,7 @@ async fn rs256_server_takes_only_rs256_tokens_of_its_key() {
     assert_welcomed(&s, &sign_with(Algorithm::RS256, &rsa, &good), "RS256 token of the configured key").await;
     // The server still serves: subscribe with the RS256 identity.
     let mut c = Client::connect_welcomed(&s.cable_url(Some(&sign_with(Algorithm::RS256, &rsa, &good)))).await;
-    c.subscribed(&identifier("NotificationChannel", &json!({"account_id": "acc1"}))).await;
+    c.subscribed(&notifications("acc1")).await;
 
     let cases = [
         ("another RSA key", sign_with(Algorithm::RS256, &EncodingKey::from_rsa_pem(&pem("rsa_other_private.pem")).unwrap(), &good)),
@@ -330,7 +323,7 @@ async fn tokens_never_reach_the_logs() {
     secrets.push(("bad claims".into(), bad_claims.clone()));
     secrets.push(("publisher key".into(), s.publisher_key.clone()));
 
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc1"}));
+    let id = notifications("acc1");
     let mut clients = Vec::new();
     for (url, protocols, headers) in [
         (format!("{base}?token={in_query}&x=1"), vec!["actioncable-v1-json".to_owned()], vec![]),
@@ -357,15 +350,15 @@ async fn tokens_never_reach_the_logs() {
         let (first, _, _) = first_frame_with(&url, &SUBPROTOCOLS, &headers).await;
         assert_eq!(first.as_ref().map(|f| f["type"].clone()), Some(json!("disconnect")), "{url}");
     }
-    let (status, _) = s.publish(&json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": {
-        "id": "n1", "account_id": "acc1", "notification_type": "test.hello", "title": "Hi", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" } }))
-    .await;
+    let (status, _) = s.publish(&notification("acc1", "n1")).await;
     assert_eq!(status, 200);
+    let open = clients.len();
     for c in clients {
         c.close().await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The last lines a connection logs are its disconnect: once every client's is there,
+    // the log is complete.
+    s.wait_for_log("every client's disconnect", |logs| (logs.matches(" disconnected ").count() >= open).then_some(())).await;
 
     let logs = s.logs();
     assert!(logs.contains("/cable"), "connections are logged with their path:\n{logs}");

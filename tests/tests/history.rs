@@ -3,25 +3,17 @@
 
 use std::time::Duration;
 
-use cableway_tests::client::{identifier, Client};
+use cableway_tests::client::Client;
+use cableway_tests::fixtures::{notification, notifications, unix_now as now};
 use cableway_tests::server::{claims, Server};
+use cableway_tests::wait;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const EXT: &str = "actioncable-v1-ext-json";
 
-fn notification(account: &str, n: usize) -> Value {
-    json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": {
-        "id": format!("n{n}"), "account_id": account, "notification_type": "test.seq", "title": "t", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" } })
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 async fn publish_range(s: &Server, account: &str, range: std::ops::Range<usize>) {
-    let batch: Vec<Value> = range.map(|n| notification(account, n)).collect();
+    let batch: Vec<Value> = range.map(|n| notification(account, &format!("n{n}"))).collect();
     let (status, body) = s.publish(&Value::Array(batch)).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -67,7 +59,7 @@ fn replayed(frames: &[Value]) -> Vec<(String, String, String, u64)> {
 async fn a_client_that_drops_off_gets_exactly_the_missed_messages() {
     let s = Server::start();
     let token = s.token("u1", "acc1", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc1"}));
+    let id = notifications("acc1");
     let (mut c, welcome) = ext(&s, &token, "").await;
     assert!(welcome["sid"].as_str().is_some_and(|sid| sid.len() >= 16), "ext welcome carries a sid");
     let first = subscribe_with_history(&mut c, &id, json!({"since": now()})).await;
@@ -116,7 +108,7 @@ async fn a_client_that_drops_off_gets_exactly_the_missed_messages() {
 async fn evicted_unknown_epoch_and_future_offsets_are_rejected_without_messages() {
     let s = Server::start();
     let token = s.token("u1", "acc2", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc2"}));
+    let id = notifications("acc2");
     let t0 = now();
     publish_range(&s, "acc2", 0..1).await;
     let (mut c, _) = ext(&s, &token, "").await;
@@ -141,7 +133,7 @@ async fn evicted_unknown_epoch_and_future_offsets_are_rejected_without_messages(
 async fn a_restarted_server_has_a_new_epoch_and_rejects_old_positions() {
     let s = Server::start();
     let token = s.token("u1", "acc3", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc3"}));
+    let id = notifications("acc3");
     let t0 = now();
     publish_range(&s, "acc3", 0..2).await;
     let (mut c, _) = ext(&s, &token, "").await;
@@ -165,7 +157,7 @@ async fn a_restarted_server_has_a_new_epoch_and_rejects_old_positions() {
 async fn since_serves_streams_without_positions() {
     let s = Server::start();
     let token = s.token("u1", "acc4", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc4"}));
+    let id = notifications("acc4");
     let t0 = now();
     publish_range(&s, "acc4", 0..3).await;
     let (mut c, _) = ext(&s, &token, "").await;
@@ -183,7 +175,7 @@ async fn since_serves_streams_without_positions() {
 async fn duplicate_and_overlapping_history_requests_each_get_a_consistent_answer() {
     let s = Server::start();
     let token = s.token("u1", "acc5", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc5"}));
+    let id = notifications("acc5");
     let t0 = now();
     publish_range(&s, "acc5", 0..6).await;
     let (mut c, _) = ext(&s, &token, "").await;
@@ -207,7 +199,7 @@ async fn duplicate_and_overlapping_history_requests_each_get_a_consistent_answer
         assert_eq!(got, ((from + 1)..=6).collect::<Vec<_>>(), "from offset {from}");
     }
     // History for an identifier this connection did not subscribe is ignored.
-    let other = identifier("NotificationChannel", &json!({"account_id": "acc-other"}));
+    let other = notifications("acc-other");
     c.send(&json!({"command": "history", "identifier": other, "history": {"since": t0}})).await;
     assert!(c.recv_within(Duration::from_millis(500)).await.is_none());
 }
@@ -216,7 +208,7 @@ async fn duplicate_and_overlapping_history_requests_each_get_a_consistent_answer
 async fn sessions_resume_with_their_subscriptions_but_not_past_the_token() {
     let s = Server::start();
     let token = s.token("u1", "acc6", &[]);
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc6"}));
+    let id = notifications("acc6");
     let (mut c, welcome) = ext(&s, &token, "").await;
     let sid = welcome["sid"].as_str().unwrap().to_owned();
     let frames = subscribe_with_history(&mut c, &id, json!({"since": now()})).await;
@@ -255,12 +247,13 @@ async fn sessions_resume_with_their_subscriptions_but_not_past_the_token() {
     assert_eq!(position(&c.recv().await.unwrap()).0, "n5", "and live again");
 
     // A session whose token expired since is not restored.
-    let short = s.sign(&claims("u3", "acc6", &[], "user", 3));
-    let (mut c, w) = ext(&s, &short, "").await;
+    let short = claims("u3", "acc6", &[], "user", 3);
+    let (mut c, w) = ext(&s, &s.sign(&short), "").await;
     let sid = w["sid"].as_str().unwrap().to_owned();
     c.subscribed(&id).await;
     c.close().await;
-    tokio::time::sleep(Duration::from_millis(4200)).await;
+    // The server compares `exp` with the Unix clock: wait until it has passed.
+    wait::unix_time(short["exp"].as_i64().expect("exp")).await;
     let (_, w) = ext(&s, &s.token("u3", "acc6", &[]), &format!("&sid={sid}")).await;
     assert!(w.get("restored").is_none(), "{w}");
 }
@@ -268,10 +261,8 @@ async fn sessions_resume_with_their_subscriptions_but_not_past_the_token() {
 #[tokio::test]
 async fn v1_clients_see_no_stream_positions() {
     let s = Server::start();
-    let mut c = Client::connect_welcomed(&s.cable_url(Some(&s.token("u1", "acc7", &[])))).await;
-    let id = identifier("NotificationChannel", &json!({"account_id": "acc7"}));
-    c.subscribed(&id).await;
-    let _hello = c.message(&id).await;
+    let mut c = s.user("u1", "acc7").await;
+    c.joined(&notifications("acc7")).await;
     publish_range(&s, "acc7", 0..1).await;
     let v = c.recv().await.unwrap();
     assert_eq!(v.as_object().unwrap().keys().collect::<Vec<_>>(), ["identifier", "message"], "{v}");
@@ -299,7 +290,7 @@ proptest! {
             let s = Server::start();
             let t0 = now();
             let token = s.token("u1", "accp", &[]);
-            let id = identifier("NotificationChannel", &json!({"account_id": "accp"}));
+            let id = notifications("accp");
             let (mut c, _) = ext(&s, &token, "").await;
             subscribe_with_history(&mut c, &id, json!({"since": now()})).await;
             let mut published = Vec::new();

@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use cableway_tests::client::{identifier, Client};
+use cableway_tests::client::Client;
+use cableway_tests::fixtures::{self, conversation};
 use cableway_tests::server::{Options, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -16,18 +17,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const ACCOUNT: &str = "acc1";
 
-fn conversation(id: &str) -> String {
-    identifier("AiConversationChannel", &json!({ "conversation_id": id }))
-}
-
 fn notifications() -> String {
-    identifier("NotificationChannel", &json!({ "account_id": ACCOUNT }))
-}
-
-fn notification(id: &str) -> Value {
-    json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": {
-        "id": id, "account_id": ACCOUNT, "notification_type": "test.hello", "title": "Hi", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" } })
+    fixtures::notifications(ACCOUNT)
 }
 
 /// A `message_created` publication whose content makes the frame about `size` bytes.
@@ -58,13 +49,11 @@ async fn a_frame_over_64_kib_is_closed_with_1009_and_one_at_the_limit_is_accepte
     let id = conversation("conv1");
     let token = s.token("u1", ACCOUNT, &[]);
     let mut bystander = Client::connect_welcomed(&s.cable_url(Some(&token))).await;
-    bystander.subscribed(&notifications()).await;
-    let _hello = bystander.message(&notifications()).await;
+    bystander.joined(&notifications()).await;
 
     // Exactly 64 KiB: accepted and processed.
     let mut c = Client::connect_welcomed(&s.cable_url(Some(&token))).await;
-    c.subscribed(&id).await;
-    let _hello = c.message(&id).await;
+    c.joined(&id).await;
     c.send_text(&padded_perform(&id, "at-limit", 65_536)).await;
     let m = c.message(&id).await.expect("reply to the 64 KiB frame");
     assert_eq!(m["$reply"], json!({ "ref": "at-limit", "action": "typing_indicator", "ok": true, "data": null }));
@@ -77,7 +66,7 @@ async fn a_frame_over_64_kib_is_closed_with_1009_and_one_at_the_limit_is_accepte
     assert_eq!(c.close_code(Duration::from_secs(5)).await, Some(1009));
 
     // Others are unaffected.
-    let (status, body) = s.publish(&notification("n1")).await;
+    let (status, body) = s.publish(&fixtures::notification(ACCOUNT, "n1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["deliveries"], 1, "only the bystander is left");
     let m = bystander.message(&notifications()).await.expect("bystander still served");
@@ -90,28 +79,9 @@ async fn a_frame_over_64_kib_is_closed_with_1009_and_one_at_the_limit_is_accepte
 // Slow consumer
 // ---------------------------------------------------------------------------------------
 
-/// The server log without ANSI colour codes.
-fn plain_logs(s: &Server) -> String {
-    let raw = s.logs();
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// `session=<n>` of the connection of principal `sub`, from the `connected` log line.
 fn session_of(s: &Server, sub: &str) -> String {
-    let logs = plain_logs(s);
+    let logs = s.plain_logs();
     let line = logs.lines().find(|l| l.contains(" connected ") && l.contains(&format!("sub={sub} "))).unwrap_or_else(|| panic!("no connected line for {sub}:\n{logs}"));
     let n = line.split_whitespace().find_map(|w| w.strip_prefix("session=")).expect("session field");
     format!("session={n} ")
@@ -158,9 +128,8 @@ async fn a_slow_consumer_is_dropped_as_too_slow_and_a_fast_one_loses_nothing() {
     assert_eq!(next_json(&mut slow).await["message"]["event"], "subscription.confirmed");
 
     // The fast client reads everything, concurrently.
-    let mut fast = Client::connect_welcomed(&s.cable_url(Some(&s.token("fast", ACCOUNT, &[])))).await;
-    fast.subscribed(&id).await;
-    let _hello = fast.message(&id).await;
+    let mut fast = s.user("fast", ACCOUNT).await;
+    fast.joined(&id).await;
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<usize>();
     let fast_id = id.clone();
     let reader = tokio::spawn(async move {
@@ -212,15 +181,7 @@ async fn a_slow_consumer_is_dropped_as_too_slow_and_a_fast_one_loses_nothing() {
     // The server reports the drop while the client is still not reading: a stalled write
     // must not hide the overflow.
     let session = session_of(&s, "slow");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let reason = loop {
-        let logs = plain_logs(&s);
-        if let Some(line) = logs.lines().find(|l| l.contains(" disconnected ") && l.contains(&session)) {
-            break line.to_owned();
-        }
-        assert!(Instant::now() < deadline, "the slow connection was not dropped; log:\n{logs}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let reason = s.wait_for_log("the slow connection dropped", |logs| logs.lines().find(|l| l.contains(" disconnected ") && l.contains(&session)).map(str::to_owned)).await;
     assert!(reason.contains("reason=\"too_slow\""), "the slow connection is dropped as too_slow: {reason}");
 
     // Now read the slow socket: what it was sent before the drop, then the disconnect.
@@ -274,8 +235,7 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
     for i in 0..20 {
         let mut c = Client::connect_welcomed(&s.cable_url(Some(&token))).await;
         if i % 2 == 0 {
-            c.subscribed(&notifications()).await;
-            let _hello = c.message(&notifications()).await;
+            c.joined(&notifications()).await;
         }
         clients.push(c);
     }
@@ -287,8 +247,10 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (http, url) = (s.http(), s.cable_url(Some(&token)));
     let stop2 = stop.clone();
+    let (probing, probed) = tokio::sync::oneshot::channel();
     let prober = tokio::spawn(async move {
         let mut p = Probes::default();
+        let mut probing = Some(probing);
         let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("client");
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
             match client.get(format!("{http}/health")).send().await {
@@ -297,6 +259,9 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
                     p.health.push(v["status"].as_str().unwrap_or("<no status>").to_owned());
                 }
                 Err(_) => p.health.push("refused".into()),
+            }
+            if let Some(first) = probing.take() {
+                let _ = first.send(());
             }
             match Client::connect_with(&url, &["actioncable-v1-json"], &[]).await {
                 Ok(mut c) => {
@@ -315,7 +280,8 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
         }
         p
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The probes cover the server from before the drain on.
+    tokio::time::timeout(Duration::from_secs(10), probed).await.expect("the first probe in time").expect("the prober runs");
 
     let started = Instant::now();
     let (status, s) = tokio::task::spawn_blocking(move || {
@@ -368,7 +334,7 @@ async fn the_129th_subscription_is_rejected_as_too_many() {
     for i in 0..130 {
         s.own("ai_conversation", &format!("c{i}"), ACCOUNT).await;
     }
-    let mut c = Client::connect_welcomed(&s.cable_url(Some(&s.token("u1", ACCOUNT, &[])))).await;
+    let mut c = s.user("u1", ACCOUNT).await;
     for i in 0..128 {
         c.send_subscribe(&conversation(&format!("c{i}"))).await;
     }

@@ -7,10 +7,10 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cableway_tests::repo_root;
 use cableway_tests::server::Server;
+use cableway_tests::{repo_root, wait};
 
 const ACCOUNT: &str = "acc-any";
 /// The node file's own timeouts are far below this; it only guards against a hung process.
@@ -51,18 +51,11 @@ fn the_official_anycable_client_catches_up_after_a_dropped_connection() {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait::exit(&mut child, DEADLINE);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     let report = || format!("--- node stdout\n{stdout}\n--- node stderr\n{stderr}\n--- server log (tail)\n{}", tail(&s.logs(), 80));

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cableway_tests::repo_root;
 use cableway_tests::server::{free_port, Options, Server};
+use cableway_tests::{repo_root, wait};
 
 const ACCOUNT: &str = "acc-node";
 const CONVERSATION: &str = "conv-node";
@@ -97,17 +97,15 @@ fn official_actioncable_client_survives_a_server_restart() {
     let started = Instant::now();
     let out = |output: &Arc<Mutex<String>>| output.lock().unwrap().clone();
 
-    // Wait for the script to ask for the restart.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !sync.join("ready").exists() {
-        if let Some(status) = node.try_wait().expect("node status") {
-            panic!("node exited ({status}) before asking for the restart:\n{}\nserver log:\n{}", out(&output), first.logs());
-        }
-        if Instant::now() > deadline {
+    // Wait for the script to ask for the restart (or to end without asking).
+    let asked = wait::poll(Duration::from_secs(40), || if sync.join("ready").exists() { Some(None) } else { node.try_wait().expect("node status").map(Some) });
+    match asked {
+        Some(None) => {}
+        Some(Some(status)) => panic!("node exited ({status}) before asking for the restart:\n{}\nserver log:\n{}", out(&output), first.logs()),
+        None => {
             let _ = node.kill();
             panic!("node never asked for the restart:\n{}", out(&output));
         }
-        std::thread::sleep(Duration::from_millis(25));
     }
 
     // SIGTERM: the clients are told server_restart; the process exits 0.
@@ -119,17 +117,10 @@ fn official_actioncable_client_survives_a_server_restart() {
     rt.block_on(second.own("ai_conversation", CONVERSATION, ACCOUNT));
     std::fs::write(sync.join("restarted"), "restarted\n").expect("signal node");
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = node.try_wait().expect("node status") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = node.kill();
-            let _ = node.wait();
-            panic!("node did not finish:\n{}\nserver log:\n{}", out(&output), second.logs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(status) = wait::exit(&mut node, Duration::from_secs(60)) else {
+        let _ = node.kill();
+        let _ = node.wait();
+        panic!("node did not finish:\n{}\nserver log:\n{}", out(&output), second.logs());
     };
     for r in readers {
         let _ = r.join();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cableway::channels::{find, REGISTRY};
 use cableway_tests::client::{identifier, Client};
+use cableway_tests::fixtures::{notification, notification_payload, notifications};
 use cableway_tests::server::Server;
 use serde_json::{json, Value};
 
@@ -21,21 +22,11 @@ async fn post(s: &Server, body: Vec<u8>, auth: Option<&str>) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn notification_payload(account: &str, id: &str) -> Value {
-    json!({ "id": id, "account_id": account, "notification_type": "test.hello", "title": "Hi", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" })
-}
-
-fn notification(account: &str, id: &str) -> Value {
-    json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": notification_payload(account, id) })
-}
-
 /// A user of `account` subscribed to its notifications, past the on-subscribe message.
 async fn notification_subscriber(s: &Server, account: &str) -> (Client, String) {
-    let mut c = Client::connect_welcomed(&s.cable_url(Some(&s.token("u", account, &[])))).await;
-    let id = identifier("NotificationChannel", &json!({ "account_id": account }));
-    c.subscribed(&id).await;
-    let hello = c.message(&id).await.expect("on-subscribe message");
+    let mut c = s.user("u", account).await;
+    let id = notifications(account);
+    let hello = c.joined(&id).await;
     assert_eq!(hello["event"], "connection_established");
     (c, id)
 }
@@ -98,7 +89,7 @@ async fn the_publisher_key_is_required() {
     // Control: the key works.
     let (status, resp) = post(&s, body, Some(&format!("Bearer {}", s.publisher_key))).await;
     assert_eq!(status, 200, "{resp}");
-    assert_eq!(c.message(&identifier("NotificationChannel", &json!({"account_id": "acc1"}))).await.unwrap()["payload"]["id"], "n1");
+    assert_eq!(c.message(&notifications("acc1")).await.unwrap()["payload"]["id"], "n1");
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ async fn backend() -> (String, Arc<Mutex<Vec<Value>>>) {
 async fn the_backend_decides_ownership_with_a_cache_and_a_timeout() {
     let (url, seen) = backend().await;
     let s = Server::start_with(Options::default().env("CABLEWAY_BACKEND_URL", &url).env("CABLEWAY_RESOLVER", "http").env("CABLEWAY_RESOLVER_TIMEOUT_MS", "500"));
-    let mut c = Client::connect_welcomed(&s.cable_url(Some(&s.token("u1", "acc1", &[])))).await;
+    let mut c = s.user("u1", "acc1").await;
     let run = |id: &str| identifier("AiOrchestrationChannel", &json!({"type": "workflow_run", "id": id}));
     assert_eq!(c.subscribe(&run("run-a")).await["type"], "confirm_subscription");
     assert_eq!(c.subscribe(&run("run-b")).await["reason"], "forbidden");
@@ -70,7 +70,7 @@ async fn the_backend_decides_ownership_with_a_cache_and_a_timeout() {
     assert_eq!(first["resource"], json!({"kind": "workflow_run", "id": "run-a"}));
     // A second subscriber with the same question is answered from the cache.
     let before = seen.lock().unwrap().len();
-    let mut c2 = Client::connect_welcomed(&s.cable_url(Some(&s.token("u1", "acc1", &[])))).await;
+    let mut c2 = s.user("u1", "acc1").await;
     assert_eq!(c2.subscribe(&run("run-a")).await["type"], "confirm_subscription");
     assert_eq!(seen.lock().unwrap().len(), before, "cached");
     // With the backend resolver, publishers cannot feed a registry.

@@ -6,14 +6,9 @@
 use std::time::Duration;
 
 use cableway_tests::client::{identifier, Client};
+use cableway_tests::fixtures::notification;
 use cableway_tests::server::Server;
-use serde_json::{json, Value};
-
-fn notification(account: &str, id: &str) -> Value {
-    json!({ "channel": "NotificationChannel", "event": "new_notification", "payload": {
-        "id": id, "account_id": account, "notification_type": "test.hello", "title": "Hi", "message": "m",
-        "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" } })
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn subprotocol_is_echoed_and_welcome_follows_auth() {
@@ -125,7 +120,7 @@ async fn unsubscribe_stops_delivery_without_an_ack() {
     c.subscribed(&id).await;
     let _hello = c.message(&id).await;
     c.send(&json!({"command": "unsubscribe", "identifier": id})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(c.round_trip().await.is_empty(), "no ack");
     let (_, body) = s.publish(&notification("acc1", "n2")).await;
     assert_eq!(body["deliveries"], 0);
     assert!(c.recv_within(Duration::from_millis(500)).await.is_none());

@@ -9,31 +9,19 @@
 import assert from 'node:assert/strict'
 import WebSocket from 'ws'
 
+import { notification } from '../shared.mjs'
+
+export { deferred, notification, openConnections, waitFor, waitForNoConnections } from '../shared.mjs'
+
 export const env = name => {
   let v = process.env[name]
   if (!v) throw new Error(`${name} is not set (run through tests/tests/node_ts_client.rs)`)
   return v
 }
 
-export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-export function deferred() {
-  let resolve, reject
-  let promise = new Promise((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
-
-/** Polls `predicate` every 10 ms; fails with `what` and `context()` after `ms`. */
-export async function waitFor(what, predicate, { ms = 8000, context = () => '' } = {}) {
-  let deadline = Date.now() + ms
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`)
-    await sleep(10)
-  }
-}
+/** Lets `ms` pass. Only for a span in which nothing may happen (the client's own timers
+ *  must not fire a retry, a refresh); never to wait for something: that is `waitFor`. */
+export const quietFor = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** A token of `sub` in `account`, valid `ttl` seconds (negative: already expired). */
 export async function token(sub, account, { ttl = 3600, permissions = [] } = {}) {
@@ -68,20 +56,6 @@ export async function own(kind, id, account) {
     body: JSON.stringify({ account_id: account })
   })
   assert.equal(resp.status, 204, `own ${kind}/${id}`)
-}
-
-export function notification(account, id, extra = {}) {
-  return {
-    id,
-    account_id: account,
-    notification_type: 'test.x',
-    title: `title ${id}`,
-    message: 'm',
-    severity: 'info',
-    read: false,
-    created_at: '2026-01-01T00:00:00Z',
-    ...extra
-  }
 }
 
 export const publishNotification = (account, id) => publish('NotificationChannel', 'new_notification', notification(account, id))

@@ -5,12 +5,12 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createElement as h, useState } from 'react'
+import { createElement as h, useEffect, useState } from 'react'
 import { create } from 'react-test-renderer'
 
 import { createClient } from '../../../generated/ts/dist/index.js'
 import { CableProvider, useAiConversationChannel, useCable, useCableClient, useNotificationChannel } from '../../../generated/ts/dist/react.js'
-import { dump, env, own, publishNotification, recordingWebSocket, sent, sleep, token, waitFor } from './helpers.mjs'
+import { dump, env, own, publishNotification, recordingWebSocket, sent, token, waitFor } from './helpers.mjs'
 
 // Updates come from WebSocket events, outside act(): let React schedule them itself.
 globalThis.IS_REACT_ACT_ENVIRONMENT = false
@@ -35,33 +35,45 @@ function Panel({ account }) {
   return h('div', null, `${state}|${channel.state}|${items.join(',')}`)
 }
 
+/** Counts commits: React runs effects child by child, in order, so this one's runs after
+ *  those of the siblings before it, in the same commit. */
+function Committed({ count }) {
+  useEffect(() => {
+    count.commits++
+  })
+  return null
+}
+
 test('hooks: status, subscribe on mount, follow params, unsubscribe on unmount', { timeout: 30000 }, async () => {
   let WS = recordingWebSocket()
   let log = WS.log
   let client = createClient({ url: env('CABLE_URL'), token: await token('u-react', 'acc-react-1'), WebSocket: WS })
   let ctx = () => dump(log)
   let notesOf = account => JSON.stringify({ account_id: account, channel: 'NotificationChannel' })
+  let count = { commits: 0 }
+  let panel = account => h(CableProvider, { client }, h(Panel, { account }), h(Committed, { count }))
   try {
-    let renderer = create(h(CableProvider, { client }, h(Panel, { account: 'acc-react-1' })))
+    let renderer = create(panel('acc-react-1'))
     await waitFor('connected and subscribed', () => text(renderer) === 'connected|subscribed|', { context: () => `${text(renderer)}\n${ctx()}` })
     await publishNotification('acc-react-1', 'r1')
     await waitFor('r1 rendered', () => text(renderer) === 'connected|subscribed|r1', { context: () => text(renderer) })
     // Re-rendering with equal params (a new object) does not resubscribe.
-    renderer.update(h(CableProvider, { client }, h(Panel, { account: 'acc-react-1' })))
-    await sleep(100)
+    let commits = count.commits
+    renderer.update(panel('acc-react-1'))
+    await waitFor('the re-render and its effects', () => count.commits > commits, { context: ctx })
     assert.equal(sent(log, 'subscribe').length, 1)
 
     // New params: the old subscription goes, a new one comes (here: forbidden, another account).
-    renderer.update(h(CableProvider, { client }, h(Panel, { account: 'acc-react-2' })))
+    renderer.update(panel('acc-react-2'))
     await waitFor('the new params are rejected', () => text(renderer) === 'connected|rejected|r1', { context: () => `${text(renderer)}\n${ctx()}` })
     assert.equal(sent(log, 'unsubscribe', notesOf('acc-react-1')).length, 1, 'the old params were unsubscribed')
     assert.equal(sent(log, 'subscribe', notesOf('acc-react-2')).length, 1)
 
     // No params: no subscription.
-    renderer.update(h(CableProvider, { client }, h(Panel, { account: null })))
+    renderer.update(panel(null))
     await waitFor('idle', () => text(renderer) === 'connected|idle|r1', { context: () => text(renderer) })
 
-    renderer.update(h(CableProvider, { client }, h(Panel, { account: 'acc-react-1' })))
+    renderer.update(panel('acc-react-1'))
     await waitFor('subscribed again', () => text(renderer) === 'connected|subscribed|r1', { context: () => text(renderer) })
     renderer.unmount()
     await waitFor('unsubscribed on unmount', () => sent(log, 'unsubscribe', notesOf('acc-react-1')).length === 2, { context: ctx })

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import WebSocket, { WebSocketServer } from 'ws'
 
 import { ActionError, CableClientError, Notification, QueueFullError, canonicalIdentifier, createClient } from '../../../generated/ts/dist/index.js'
-import { deferred, dump, env, own, publish, publishNotification, received, recordingWebSocket, sent, sleep, token, waitFor } from './helpers.mjs'
+import { deferred, dump, env, own, publish, publishNotification, quietFor, received, recordingWebSocket, sent, token, waitFor, waitForNoConnections } from './helpers.mjs'
 
 const CABLE_URL = env('CABLE_URL')
 
@@ -144,7 +144,8 @@ test('shared subscription: two subscribes (params in any order) are one server s
   first.unsubscribe() // idempotent
   assert.equal(first.state, 'closed')
   assert.equal(second.state, 'subscribed')
-  await sleep(100)
+  // An unsubscribe would go out at once; and the server still delivering agent-2 below
+  // shows it kept the subscription.
   assert.equal(sent(log, 'unsubscribe', id).length, 0, 'still one subscriber: no unsubscribe')
   await deleted(2)
   await waitFor('the second gets agent-2', () => b.length === 2, { context: ctx })
@@ -190,7 +191,7 @@ async function dropAndCatchUp(t, options, prefix) {
   await waitFor('reconnecting', () => c.status.state === 'reconnecting', { context: ctx })
   assert.equal(sub.state, 'pending')
   assert.equal(disconnects, 1)
-  await sleep(200) // the server notices
+  await waitForNoConnections(env('HTTP_URL'), ctx) // the server notices, and keeps the session
   let missed = [1, 2, 3, 4, 5].map(n => `missed-${n}`)
   for (let id of missed) await publishNotification(account, id)
   assert.deepEqual(got, ['live-1'])
@@ -201,8 +202,10 @@ async function dropAndCatchUp(t, options, prefix) {
   await waitFor('the missed events', () => got.length >= 6, { context: ctx })
   await publishNotification(account, 'live-2')
   await waitFor('live-2', () => got.includes('live-2'), { context: ctx })
-  await sleep(200)
-  assert.deepEqual(got, ['live-1', ...missed, 'live-2'], `none lost, none twice, in order: ${ctx()}`)
+  // Anything delivered twice would have been sent before a later event: publish one and wait for it.
+  await publishNotification(account, 'fence')
+  await waitFor('the fence', () => got.includes('fence'), { context: ctx })
+  assert.deepEqual(got, ['live-1', ...missed, 'live-2', 'fence'], `none lost, none twice, in order: ${ctx()}`)
   assert.deepEqual(resyncs, [], 'nothing to resync: the history covered the gap')
   let after = log.slice(log.findLastIndex(e => e.dir === 'open' && !e.offline))
   return { c, log, after, connected, ctx }
@@ -247,6 +250,7 @@ test('offline queue: performs wait while offline, are sent after the resubscript
   net.offline = true
   WS.last.terminate()
   await waitFor('offline', () => c.status.state === 'reconnecting', { context: ctx })
+  let offlineAt = log.length
   let one = sub.perform('typing_indicator', { conversation_id: 'conv-q', status: 'typing' })
   let two = sub.perform('typing_indicator', { conversation_id: 'conv-q', status: 'stopped' })
   await assert.rejects(sub.perform('typing_indicator', { conversation_id: 'conv-q', status: 'typing' }), e => {
@@ -256,8 +260,8 @@ test('offline queue: performs wait while offline, are sent after the resubscript
     assert.equal(e.limit, 2)
     return true
   })
-  await sleep(300)
-  assert.deepEqual(heard, [], 'nothing sent while offline')
+  assert.deepEqual(sent(log.slice(offlineAt), 'message'), [], 'nothing sent while offline')
+  assert.deepEqual(heard, [])
   net.offline = false
   assert.equal(await one, null)
   assert.equal(await two, null)
@@ -300,8 +304,8 @@ test('token expiry: the provider is called once for a fresh token, the connectio
   await waitFor('after', () => got.includes('after'), { context: ctx })
   assert.deepEqual(got, ['before', 'during-refresh', 'after'], ctx())
   assert.deepEqual(resyncs, [])
-  // The fresh token outlives the old one's expiry.
-  await sleep(1500)
+  // The fresh token outlives the old one's expiry: for a while, nothing happens.
+  await quietFor(1500)
   assert.equal(c.status.state, 'connected')
   assert.equal(calls.length, 2, 'the provider was called exactly once more')
 })
@@ -319,7 +323,8 @@ test('a refused token: a string is not retried; a provider is asked once more, t
   })
   await waitFor('closed', () => bad.c.status.state === 'closed', { context: bad.ctx })
   assert.equal(bad.c.status.reason, 'token_expired')
-  await sleep(1500)
+  // Longer than several retry delays (200 ms, doubling to 1 s): a retry loop would show.
+  await quietFor(1500)
   assert.equal(plain.WS.sockets.length, 1, 'no retry loop with a plain token')
   assert.equal(bad.WS.sockets.length, 2, 'one retry with a refreshed token, then stop')
   assert.equal(calls, 2)
@@ -358,7 +363,8 @@ test('logout: disconnect() unsubscribes everything, rejects queued performs and 
   c.disconnect()
   await assert.rejects(queued, e => e instanceof CableClientError && e.code === 'closed')
   net.offline = false
-  await sleep(1500)
+  // Longer than several retry delays (200 ms, doubling to 1 s): a reconnection would show.
+  await quietFor(1500)
   assert.equal(WS.sockets.length, opens, 'no reconnection after logout')
   assert.equal(c.status.state, 'closed')
   assert.ok(states.includes('connected') && states.at(-1) === 'closed', states.join(' '))

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # The benchmark: Cableway side by side with Node ws, Socket.IO, Rails Action Cable and a raw
-# floor on this machine. Never run by CI (CI runs one N=100 smoke pass: tests/tests/loadgen_smoke.rs).
+# floor on this machine. Never run by CI (CI runs one N=100 smoke pass: bench/tests/loadgen_smoke.rs).
 #
-#   bash tests/bench/run.sh quick     # N=1k, pinned ×3 + whole-box ×1, < 5 min
-#   bash tests/bench/run.sh full      # N=1k/5k/10k pinned ×5, whole-box N=5k ×3, < 30 min
-#   bash tests/bench/run.sh full --peers ws,floor --reps 3   # any `bench` option (see tests/src/bin/bench.rs)
+#   bash bench/run.sh quick     # N=1k, pinned ×3 + whole-box ×1, < 5 min
+#   bash bench/run.sh full      # N=1k/5k/10k pinned ×5, whole-box N=5k ×3, < 30 min
+#   bash bench/run.sh full --peers ws,floor --reps 3   # any `bench` option (see bench/src/bin/bench.rs)
 #
-# Installs what is missing first (npm packages of tests/bench/peers/node; Debian ruby-actioncable,
+# Installs what is missing first (npm packages of bench/peers/node; Debian ruby-actioncable,
 # puma, ruby-redis, redis-server with apt-get), builds cableway and the harness with --release,
 # then runs `bench`, which writes target/bench/<quick|full>.{md,json} (plus timestamped copies,
 # server logs and the profile) under the repository's ./target/bench.
 # Everything binds 127.0.0.1; every process the bench starts is stopped by pid when its run ends.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 kind="${1:-}"
 case "$kind" in
   quick|full) shift ;;
-  *) echo "usage: bash tests/bench/run.sh quick|full [bench options]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/run.sh quick|full [bench options]" >&2; exit 2 ;;
 esac
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cableway-target}"
@@ -37,11 +37,11 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
-(cd tests/bench/peers/node && npm ci --no-audit --no-fund --loglevel=error)
+(cd bench/peers/node && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== building (release)"
 cargo build --release --locked -p cableway
-cargo build --release --locked -p cableway-tests --bin loadgen --bin rawfloor --bin bench
+cargo build --release --locked -p cableway-bench --bin loadgen --bin rawfloor --bin bench
 
 echo "== bench $kind"
 CABLEWAY_BIN="$CARGO_TARGET_DIR/release/cableway" exec "$CARGO_TARGET_DIR/release/bench" "$kind" "$@"

@@ -1,9 +1,9 @@
 //! CI smoke pass of the benchmark's load generator: N = 100 ActionCable subscribers on one
 //! stream of a real (debug) server, a latency phase and a short throughput ramp, then every
 //! delivery is checked to have arrived exactly once. The benchmark itself never runs in CI
-//! (`bash tests/bench/run.sh quick|full`), and nothing here asserts on time.
+//! (`bash bench/run.sh quick|full`), and nothing here asserts on time.
 
-use cableway_tests::bench::{self, BodyFormat, Proto, Ramp, Spec};
+use cableway_bench::{self as bench, BodyFormat, Proto, Ramp, Spec};
 use cableway_tests::server::Server;
 
 #[test]

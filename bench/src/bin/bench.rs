@@ -1,6 +1,6 @@
 //! `bench`: the benchmark orchestrator. Starts each server (ours and the peers), runs the
 //! `loadgen` against it, stops it, and writes a Markdown and a JSON report. Run it through
-//! `bash tests/bench/run.sh quick|full`, which installs the peers and builds first.
+//! `bash bench/run.sh quick|full`, which installs the peers and builds first.
 //!
 //! ```text
 //! bench quick|full [--reps N] [--ns 1000,5000] [--peers ours,ws,sio,rails,floor]
@@ -21,10 +21,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use cableway_tests::bench::procfs;
-use cableway_tests::bench::scenario::payload;
-use cableway_tests::bench::stats::Spread;
-use cableway_tests::bench::{BodyFormat, Proto, Ramp, Report, Spec};
+use cableway_bench::procfs;
+use cableway_bench::scenario::payload;
+use cableway_bench::stats::Spread;
+use cableway_bench::{BodyFormat, Proto, Ramp, Report, Spec};
 use serde_json::{json, Value};
 
 const PEERS: [&str; 5] = ["ours", "ws", "sio", "rails", "floor"];
@@ -157,14 +157,14 @@ struct Paths {
 }
 
 fn paths() -> Result<Paths> {
-    let repo = cableway_tests::repo_root();
+    let repo = cableway_bench::repo_root();
     let me = std::env::current_exe()?;
     let dir = me.parent().context("exe dir")?.to_owned();
     let cableway = std::env::var_os("CABLEWAY_BIN").map(PathBuf::from).unwrap_or_else(|| dir.join("cableway"));
     if !cableway.exists() {
         bail!("no release cableway binary at {} (set CABLEWAY_BIN or build with `cargo build --release -p cableway`)", cableway.display());
     }
-    Ok(Paths { cableway, loadgen: dir.join("loadgen"), rawfloor: dir.join("rawfloor"), peers: repo.join("tests/bench/peers"), repo })
+    Ok(Paths { cableway, loadgen: dir.join("loadgen"), rawfloor: dir.join("rawfloor"), peers: repo.join("bench/peers"), repo })
 }
 
 fn free_port() -> u16 {
@@ -422,8 +422,8 @@ fn machine() -> Value {
         "node": sh("node --version"), "ruby": sh("ruby -e 'print RUBY_VERSION' 2>/dev/null"),
         "puma": sh("puma --version 2>/dev/null | head -1"),
         "actioncable": sh("dpkg-query -W -f='${Version}' ruby-actioncable 2>/dev/null"),
-        "ws": sh("node -p \"require('./tests/bench/peers/node/node_modules/ws/package.json').version\" 2>/dev/null"),
-        "socket_io": sh("node -p \"require('./tests/bench/peers/node/node_modules/socket.io/package.json').version\" 2>/dev/null"),
+        "ws": sh("node -p \"require('./bench/peers/node/node_modules/ws/package.json').version\" 2>/dev/null"),
+        "socket_io": sh("node -p \"require('./bench/peers/node/node_modules/socket.io/package.json').version\" 2>/dev/null"),
         "rustc": sh("rustc --version"),
     })
 }

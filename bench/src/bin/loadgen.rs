@@ -3,7 +3,7 @@
 //! CPU; it can also be run by hand.
 //!
 //! ```text
-//! loadgen run SPEC.json|-          # one run (see cableway_tests::bench::Spec); prints a Report as JSON
+//! loadgen run SPEC.json|-          # one run (see cableway_bench::Spec); prints a Report as JSON
 //! loadgen example                  # prints an example spec
 //! loadgen publish ADDR BEARER BODY_FILE SECS CONNS [PID]
 //!                                  # publish-path cost: POST /broadcast back to back
@@ -14,7 +14,7 @@ use std::io::Read;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use cableway_tests::bench::{self, Proto, Spec};
+use cableway_bench::{self as bench, Proto, Spec};
 use serde_json::{json, Value};
 
 fn main() -> Result<()> {
