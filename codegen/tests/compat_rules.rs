@@ -407,7 +407,11 @@ fn ignore_entries_expire() {
     for bad in ["ignore:\n  - rule: X\n    path: p\n    reason: r\n    expires: 2030-02-30\n", "ignore:\n  - rule: X\n    path: p\n    reason: r\n", "ignore:\n  - rule: X\n    path: p\n    reason: r\n    expires: 2030-01-01\n    owner: me\n"] {
         assert!(ignore::parse(Path::new("i.yaml"), bad).is_err(), "{bad}");
     }
-    assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
-    assert_eq!(Date::from_days(19_723).to_string(), "2024-01-01");
-    assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    for day in ["1970-01-01", "2024-01-01", "2000-02-29", "2024-02-29"] {
+        assert_eq!(Date::parse(day).map(|d| d.to_string()).as_deref(), Some(day), "{day} round-trips");
+    }
+    for bad in ["1900-02-29", "2023-02-29", "2030-13-01", "2030-1-01", "2030-01-01x", "30-01-01"] {
+        assert!(Date::parse(bad).is_none(), "{bad} is not a day");
+    }
+    assert!(Date::parse("2030-01-31") < Date::parse("2030-02-01"));
 }
