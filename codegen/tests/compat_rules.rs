@@ -7,7 +7,7 @@
 //! action request) and as a server→client one (an event payload).
 //!
 //! Name-level cases (§6.2) edit the minimal schema set of `fixtures/base` in memory, build
-//! both versions through `load_texts` + `ir::build`, and compare their lock snapshots.
+//! both versions through `load_texts` + `codegen::build`, and compare their lock snapshots.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -229,7 +229,7 @@ fn base_texts() -> BTreeMap<String, String> {
 
 fn snapshot(texts: &BTreeMap<String, String>) -> Snapshot {
     let loaded = codegen::load::load_texts("schema", texts.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let ir = codegen::ir::build(&loaded).unwrap_or_else(|e| panic!("{e}"));
+    let ir = codegen::build(&loaded).unwrap_or_else(|e| panic!("{e}"));
     Snapshot::from_ir(&ir, "1.0.0")
 }
 
@@ -345,7 +345,7 @@ fn findings_carry_file_pointer_direction_and_hint() {
 fn reusing_a_reserved_name_is_an_error() {
     let texts = edit(base_texts(), &[(BOARD, "  move_cursor:\n", "  delete_card:\n    description: Deletes.\n    request: { type: object, additionalProperties: false, properties: {} }\n    forward: {}\n  move_cursor:\n")]);
     let loaded = codegen::load::load_texts("schema", texts).expect("parses");
-    let err = codegen::ir::build(&loaded).expect_err("reserved name reused");
+    let err = codegen::build(&loaded).expect_err("reserved name reused");
     assert!(err.to_string().contains("action name `delete_card` is reserved"), "{err}");
 }
 

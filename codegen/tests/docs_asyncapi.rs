@@ -200,7 +200,7 @@ fn experimental_and_designed_here_channels_are_marked() {
     }
     let board = texts.get_mut("channels/board.yaml").expect("board.yaml");
     *board = board.replace("channel: BoardChannel\n", "channel: BoardChannel\nstability: experimental\ndesigned_here: true\n");
-    let ir = codegen::ir::build(&codegen::load::load_texts("schema", texts).expect("load")).unwrap_or_else(|e| panic!("{e}"));
+    let ir = codegen::build(&codegen::load::load_texts("schema", texts).expect("load")).unwrap_or_else(|e| panic!("{e}"));
     let md = docs::render(&ir);
     assert!(md.contains("- [BoardChannel](#boardchannel) (experimental, designed here)"), "table of contents");
     assert!(md.contains("> **Experimental.**") && md.contains("> **Designed here.**"), "channel section");

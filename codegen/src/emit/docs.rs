@@ -16,7 +16,8 @@ use crate::format::Stability;
 use crate::ir::types::{Additional, ObjectTy, Ty, TypeBuilder, TypeDef};
 use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Fill, Ir};
 
-use super::typescript::BUILTIN_ACTION_ERRORS;
+use crate::runtime::BUILTIN_ACTION_ERRORS;
+
 use super::words;
 
 /// Path of the reference inside `generated/`.
@@ -200,8 +201,8 @@ fn event(out: &mut String, ir: &Ir, e: &EventIr) {
     let _ = writeln!(out, "{}\n", e.description.trim());
     let fan_out: Vec<String> = e.publish_to.iter().map(|t| format!("`{}`", t.source)).collect();
     let _ = writeln!(out, "- **Fan-out:** {}", fan_out.join(", "));
-    if let Some((kind, pointer)) = &e.resource {
-        let _ = writeln!(out, "- **Resource:** `{kind}`, id `{}`", pointer_path(pointer));
+    if let Some(r) = &e.resource {
+        let _ = writeln!(out, "- **Resource:** `{}`, id `{}`", r.kind, r.id);
     }
     if let Some(o) = &e.owner {
         let _ = writeln!(out, "- **Owner:** records that `{}` `{}` belongs to account `{}`", o.resource, o.id, o.account);
@@ -409,16 +410,6 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// `/workflow_run/id` → `payload.workflow_run.id`.
-fn pointer_path(pointer: &str) -> String {
-    let mut s = String::from("payload");
-    for token in pointer.split('/').skip(1) {
-        s.push('.');
-        s.push_str(&token.replace("~1", "/").replace("~0", "~"));
-    }
-    s
-}
-
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
@@ -449,6 +440,5 @@ mod tests {
         assert_eq!(slug("Model `AiAgent`"), "model-aiagent");
         assert_eq!(slug("Event `agent.created`"), "event-agentcreated");
         assert_eq!(slug("AiOrchestrationChannel"), "aiorchestrationchannel");
-        assert_eq!(pointer_path("/workflow_run/id"), "payload.workflow_run.id");
     }
 }
