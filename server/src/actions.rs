@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::broker::{self, Publication};
-use crate::codegen_support::{ActionBehaviour, ActionDescriptor, ChannelDescriptor};
+use crate::channels::ChannelDescriptor;
+use crate::codegen_support::{ActionBehaviour, ActionDescriptor};
 use crate::hub::{Outbox, SessionId};
 use crate::protocol::frame;
 use crate::validation::{self, Violation};
@@ -169,7 +170,7 @@ async fn forward(app: &App, p: &Performer, action: &ActionDescriptor, path: &str
     }
     if let Some(error) = answer.get("error") {
         let code = error.get("code").and_then(Value::as_str).unwrap_or("backend_unavailable");
-        let known = action.errors.contains(&code) || crate::session::BUILTIN_ERRORS.contains(&code);
+        let known = action.errors.contains(&code) || crate::channels::BUILTIN_ERRORS.contains(&code);
         if !known {
             tracing::warn!(action = action.name, code, "backend answered an undeclared error code");
         }

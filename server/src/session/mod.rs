@@ -22,16 +22,13 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
-use crate::codegen_support::ChannelDescriptor;
+use crate::channels::ChannelDescriptor;
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, SessionId};
 use crate::protocol::command::{self, Command};
 use crate::protocol::{frame, Dialect};
 
 pub use subscribe::SubscribeOutcome;
-
-/// Error codes any action may answer (mirrored in the generated TypeScript).
-pub const BUILTIN_ERRORS: &[&str] = &["invalid_request", "unknown_action", "forbidden", "backend_unavailable", "rate_limited"];
 
 /// Protocol errors tolerated in [`ERROR_WINDOW`] before the connection is dropped.
 const MAX_PROTOCOL_ERRORS: u32 = 10;

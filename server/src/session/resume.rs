@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::codegen_support::ChannelDescriptor;
+use crate::channels::ChannelDescriptor;
 
 /// Most sessions kept; beyond it the oldest are not kept (the client resubscribes).
 const CAPACITY: usize = 100_000;
