@@ -10,7 +10,7 @@ use crate::ir::rule::{Ref, ResourceKind, Rule};
 
 /// An authorization rule as a lead sentence and, for a top-level `any` of several
 /// alternatives or an `all` of three or more (or of compound) rules, one item each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sentence {
     /// "Allowed when ..." (ends with `.` or, when items follow, `:`).
     pub lead: String,
