@@ -9,6 +9,7 @@
 //! directory whose files are named like the embedded ones (`README.md.hbs`, ...). A file
 //! that matches no template, or that does not parse, is an error naming the file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use handlebars::{Context, Handlebars, Helper, HelperResult, JsonRender, Output, RenderContext};
@@ -32,6 +33,8 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// The template set the text emitters render with.
 pub struct Templates {
     registry: Handlebars<'static>,
+    /// Where each overridden template came from, by file name, for error messages.
+    overridden: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -45,7 +48,7 @@ impl std::fmt::Debug for Templates {
 impl Templates {
     /// The templates built into codegen.
     pub fn embedded() -> Templates {
-        let mut t = Templates { registry: registry() };
+        let mut t = Templates { registry: registry(), overridden: BTreeMap::new() };
         for (file, text) in EMBEDDED {
             // The embedded templates parse (a unit test renders every one of them).
             if let Err(e) = t.register(file, text) {
@@ -76,10 +79,8 @@ impl Templates {
                 return Err(Error::Template { file: path.display().to_string(), reason: format!("no template is named `{name}`; the templates are {}", known.join(", ")) });
             }
             let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { action: "reading", path: path.clone(), source })?;
-            t.register(&path.display().to_string(), &text).map_err(|e| match e {
-                Error::Template { reason, .. } => Error::Template { file: path.display().to_string(), reason },
-                other => other,
-            })?;
+            t.register(&path.display().to_string(), &text)?;
+            t.overridden.insert(name, path.display().to_string());
         }
         Ok(t)
     }
@@ -94,7 +95,8 @@ impl Templates {
     /// # Errors
     /// [`Error::Template`] when the template names something the view lacks (strict mode).
     pub fn render(&self, file: &str, view: &impl Serialize) -> Result<String> {
-        self.registry.render(&registry_name(file), view).map_err(|e| Error::Template { file: file.to_owned(), reason: e.to_string() })
+        let source = self.overridden.get(file).map_or(file, String::as_str);
+        self.registry.render(&registry_name(file), view).map_err(|e| Error::Template { file: source.to_owned(), reason: e.to_string() })
     }
 }
 
