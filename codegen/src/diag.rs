@@ -1,12 +1,10 @@
 //! Collecting problems while walking a schema set, located by file and JSON pointer.
 //!
 //! Checks push [`Problem`]s with a [`Loc`]; [`Problems::into_diagnostics`] resolves each to
-//! a line and column through the files' source maps, once, at the end.
+//! a line and column, once, at the end, through a lookup the caller gives (the loader's
+//! source maps), so this module knows nothing of how files are read.
 
-use std::collections::BTreeMap;
-
-use crate::error::{Diagnostic, Diagnostics};
-use crate::load::SourceFile;
+use crate::error::{Diagnostic, Diagnostics, Position};
 
 /// A node in a schema file: the file's path inside the schema directory and a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,7 +23,7 @@ impl Loc {
 
     /// The location of a child node.
     pub fn child(&self, token: &str) -> Self {
-        Loc { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, crate::load::yaml::escape_token(token)) }
+        Loc { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, escape_token(token)) }
     }
 }
 
@@ -67,17 +65,14 @@ impl Problems {
         self.0.is_empty()
     }
 
-    /// Resolves every problem to a diagnostic, sorted and without duplicates.
-    pub fn into_diagnostics(self, display_dir: &str, files: &BTreeMap<String, SourceFile>) -> Diagnostics {
+    /// Resolves every problem to a diagnostic, sorted and without duplicates; `position`
+    /// finds where a problem's node (or its key, for `at_key`) starts.
+    pub fn into_diagnostics(self, display_dir: &str, position: impl Fn(&Problem) -> Position) -> Diagnostics {
         let mut out: Vec<Diagnostic> = self
             .0
             .into_iter()
             .map(|p| {
-                let position = match files.get(&p.loc.file) {
-                    Some(f) if p.at_key => f.map.key(&p.loc.pointer),
-                    Some(f) => f.map.value(&p.loc.pointer),
-                    None => Default::default(),
-                };
+                let position = position(&p);
                 Diagnostic { file: display_path(display_dir, &p.loc.file), position, message: p.message, help: p.help }
             })
             .collect();
@@ -85,6 +80,11 @@ impl Problems {
         out.dedup();
         Diagnostics(out)
     }
+}
+
+/// One JSON pointer token: `~` and `/` escaped (RFC 6901).
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// `dir/file`, without a doubled separator.

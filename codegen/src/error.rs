@@ -72,6 +72,15 @@ pub enum Error {
     /// The schema set is invalid.
     #[error("{0}")]
     Invalid(Diagnostics),
+    /// A template of the text emitters does not parse, matches no template, or names
+    /// something its view does not have.
+    #[error("template {file}: {reason}")]
+    Template {
+        /// The template file, as given (or the embedded template's name).
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Generated Rust did not parse; a bug in codegen, not in the schema.
     #[error("generated Rust for {module} does not parse: {reason}")]
     InternalRust {

@@ -1,17 +1,20 @@
 //! Cableway codegen: channel schemas in, typed Rust, TypeScript and bundled JSON Schema out.
 //!
 //! # Layout
-//! The pipeline is four steps, each a module:
+//! The pipeline is four steps, each a module, each using only the ones before it:
 //! - [`load`]: read `schema/` (YAML and JSON) into JSON values that remember their
 //!   source positions, and into the typed file format of [`format`];
-//! - [`ir`]: resolve `$ref`s, convert the JSON Schema subset into named types, and build
-//!   one language-neutral description of every channel;
+//! - [`ir`]: resolve `$ref`s, convert the JSON Schema subset into named types, parse key
+//!   templates and rules, and build one language-neutral description of every channel;
 //! - [`check`]: the semantic rules (names, templates, key safety, coherence, rules);
 //! - [`emit`]: Rust for `build.rs`, TypeScript, the bundled schema, the Markdown channel
 //!   reference, the AsyncAPI document and the meta-schema.
 //!
-//! [`compat`] sits beside the pipeline: it compares the IR with a released lock snapshot
-//! and classifies every change for `cableway compat` and `cableway release`.
+//! [`load()`] and [`build`] compose the first three; emitters take the [`Ir`] they return.
+//! [`runtime`] is the vocabulary the outputs share without a schema declaring it (built-in
+//! error codes, the TypeScript runtime's files and names), [`diag`] and [`ident`] serve
+//! every step. [`compat`] sits beside the pipeline: it compares the IR with a released lock
+//! snapshot and classifies every change for `cableway compat` and `cableway release`.
 //!
 //! Every problem is a [`Diagnostic`] naming the file, line and column, and the fix.
 //!
@@ -34,15 +37,31 @@ pub mod format;
 pub mod ident;
 pub mod ir;
 pub mod load;
+pub mod runtime;
 
 pub use error::{Diagnostic, Diagnostics, Error, Result};
 pub use ir::Ir;
 
-/// Loads, checks and builds the IR of a schema directory.
+/// Loads a schema directory and builds its checked IR.
 ///
 /// # Errors
 /// [`Error::Io`] when files cannot be read, [`Error::Invalid`] with every diagnostic found.
 pub fn load(dir: &std::path::Path) -> Result<Ir> {
-    let loaded = load::load_dir(dir)?;
-    ir::build(&loaded)
+    build(&load::load_dir(dir)?)
+}
+
+/// Builds the IR of a loaded schema set and checks it: load → ir → check, every problem of
+/// both steps reported at once.
+///
+/// # Errors
+/// [`Error::Invalid`] with every diagnostic found.
+pub fn build(loaded: &load::Loaded) -> Result<Ir> {
+    let mut problems = diag::Problems::default();
+    let ir = ir::build(loaded, &mut problems);
+    check::run(&ir, loaded, &mut problems);
+    if problems.is_empty() {
+        Ok(ir)
+    } else {
+        Err(Error::Invalid(loaded.diagnostics(problems)))
+    }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use codegen::emit::templates::Templates;
 use codegen::emit::{asyncapi, docs, generated_files};
 use serde_json::Value;
 
@@ -52,7 +53,7 @@ fn golden(file: &str, actual: &str) {
 
 #[test]
 fn reference_matches_golden() {
-    golden("channels.md", &docs::render(&ir()));
+    golden("channels.md", &docs::render(&ir(), &Templates::embedded()).unwrap());
 }
 
 #[test]
@@ -62,13 +63,13 @@ fn asyncapi_matches_golden() {
 
 #[test]
 fn output_is_deterministic() {
-    let (a, b) = (generated_files(&ir()), generated_files(&ir()));
+    let (a, b) = (generated_files(&ir(), &Templates::embedded()).unwrap(), generated_files(&ir(), &Templates::embedded()).unwrap());
     assert_eq!(a, b);
 }
 
 #[test]
 fn both_files_are_generated_in_path_order() {
-    let files = generated_files(&ir());
+    let files = generated_files(&ir(), &Templates::embedded()).unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert!(paths.contains(&"docs/channels.md") && paths.contains(&"asyncapi.yaml"), "{paths:?}");
     let mut sorted = paths.clone();
@@ -78,7 +79,7 @@ fn both_files_are_generated_in_path_order() {
 
 #[test]
 fn reference_covers_the_fixture_in_words() {
-    let md = docs::render(&ir());
+    let md = docs::render(&ir(), &Templates::embedded()).unwrap();
     assert!(md.starts_with("<!-- @generated"), "header line");
     assert!(!md.to_lowercase().contains("last verified"), "no dates: the output must be deterministic");
     for needle in [
@@ -200,8 +201,8 @@ fn experimental_and_designed_here_channels_are_marked() {
     }
     let board = texts.get_mut("channels/board.yaml").expect("board.yaml");
     *board = board.replace("channel: BoardChannel\n", "channel: BoardChannel\nstability: experimental\ndesigned_here: true\n");
-    let ir = codegen::ir::build(&codegen::load::load_texts("schema", texts).expect("load")).unwrap_or_else(|e| panic!("{e}"));
-    let md = docs::render(&ir);
+    let ir = codegen::build(&codegen::load::load_texts("schema", texts).expect("load")).unwrap_or_else(|e| panic!("{e}"));
+    let md = docs::render(&ir, &Templates::embedded()).unwrap();
     assert!(md.contains("- [BoardChannel](#boardchannel) (experimental, designed here)"), "table of contents");
     assert!(md.contains("> **Experimental.**") && md.contains("> **Designed here.**"), "channel section");
     let doc = asyncapi::document(&ir);

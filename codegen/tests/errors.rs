@@ -76,7 +76,7 @@ fn merged(case_dir: &Path) -> BTreeMap<String, String> {
 
 fn check(texts: BTreeMap<String, String>) -> codegen::Result<codegen::Ir> {
     let loaded = codegen::load::load_texts(DISPLAY_DIR, texts)?;
-    codegen::ir::build(&loaded)
+    codegen::build(&loaded)
 }
 
 /// Case directories, sorted by name.

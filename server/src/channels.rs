@@ -7,7 +7,10 @@
 
 include!(concat!(env!("OUT_DIR"), "/channels.rs"));
 
+/// A channel of this schema set: the runtime's descriptor over the generated claims type.
+pub type ChannelDescriptor = crate::codegen_support::ChannelDescriptor<Claims>;
+
 /// The channel with this wire name.
-pub fn find(name: &str) -> Option<&'static crate::codegen_support::ChannelDescriptor> {
+pub fn find(name: &str) -> Option<&'static ChannelDescriptor> {
     REGISTRY.iter().copied().find(|c| c.name == name)
 }

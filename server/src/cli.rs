@@ -48,6 +48,10 @@ pub struct SchemaArgs {
     /// The generated-files directory.
     #[arg(long, default_value = "generated")]
     pub out: PathBuf,
+    /// A directory of templates replacing the built-in ones of the same file name
+    /// (`README.md.hbs`, `index.ts.hbs`, `channels.md.hbs`, ...).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
 }
 
 /// What `compat` compares and how it reports.
@@ -131,18 +135,33 @@ fn load(schema: &Path) -> Result<codegen::Ir, ExitCode> {
 
 /// Every file `generate` owns, by path relative to the repository root layout:
 /// `out/<path>` for generated files and `schema/channel.schema.json`.
-fn expected_files(ir: &codegen::Ir, args: &SchemaArgs) -> BTreeMap<PathBuf, String> {
-    let mut files: BTreeMap<PathBuf, String> = codegen::emit::generated_files(ir).into_iter().map(|f| (args.out.join(&f.path), f.contents)).collect();
+fn expected_files(ir: &codegen::Ir, args: &SchemaArgs) -> codegen::Result<BTreeMap<PathBuf, String>> {
+    let templates = match &args.templates {
+        Some(dir) => codegen::emit::templates::Templates::with_overrides(dir)?,
+        None => codegen::emit::templates::Templates::embedded(),
+    };
+    let mut files: BTreeMap<PathBuf, String> = codegen::emit::generated_files(ir, &templates)?.into_iter().map(|f| (args.out.join(&f.path), f.contents)).collect();
     files.insert(args.schema.join(codegen::emit::meta::META_SCHEMA_FILE), codegen::emit::meta::channel_schema());
-    files
+    Ok(files)
+}
+
+/// The loaded schema set and what `generate` would write, or the exit code after printing why not.
+fn plan(args: &SchemaArgs) -> Result<(codegen::Ir, BTreeMap<PathBuf, String>), ExitCode> {
+    let ir = load(&args.schema)?;
+    match expected_files(&ir, args) {
+        Ok(files) => Ok((ir, files)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn generate(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
-    let ir = match load(&args.schema) {
-        Ok(ir) => ir,
+    let (ir, expected) = match plan(args) {
+        Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
-    let expected = expected_files(&ir, args);
     let mut written = 0;
     for (path, contents) in &expected {
         if codegen::emit::write_if_changed(path, contents)? {
@@ -158,11 +177,10 @@ fn generate(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
-    let ir = match load(&args.schema) {
-        Ok(ir) => ir,
+    let (ir, expected) = match plan(args) {
+        Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
-    let expected = expected_files(&ir, args);
     let mut stale = Vec::new();
     for (path, contents) in &expected {
         match std::fs::read_to_string(path) {

@@ -4,6 +4,10 @@
 //! this module, so a change to server internals never breaks generated code. It holds the
 //! descriptor types the server dispatches on, the resolver seam used by `owns` rules, and
 //! the serde helpers that keep "absent" and "null" apart.
+//!
+//! The dependency runs one way: nothing here names a generated type. What differs per
+//! schema set, the claims type, is a type parameter that the generated code fills in
+//! (`ChannelDescriptor<Claims>`), as prost and tonic keep their runtimes generic.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -322,15 +326,18 @@ pub struct EnvelopeField {
     pub fill: Fill,
 }
 
-/// Type of the generated, per-channel authorization check over raw (validated) params.
-pub type AuthorizeFn = for<'a> fn(&'a Value, &'a crate::channels::Claims, &'a dyn Resolver) -> BoxFuture<'a, Result<bool, ResolveError>>;
+/// Type of the generated, per-channel authorization check over raw (validated) params and
+/// the connection's claims `C`.
+pub type AuthorizeFn<C> = for<'a> fn(&'a Value, &'a C, &'a dyn Resolver) -> BoxFuture<'a, Result<bool, ResolveError>>;
 
-/// Type of the generated, per-channel stream-key builder over raw (validated) params.
-pub type StreamKeysFn = fn(&Value, &crate::channels::Claims) -> Result<Vec<String>, KeyError>;
+/// Type of the generated, per-channel stream-key builder over raw (validated) params and
+/// the connection's claims `C`.
+pub type StreamKeysFn<C> = fn(&Value, &C) -> Result<Vec<String>, KeyError>;
 
-/// Everything the server knows about one channel; generated from its schema file.
-#[derive(Debug, Clone, Copy)]
-pub struct ChannelDescriptor {
+/// Everything the server knows about one channel; generated from its schema file. `C` is
+/// the schema set's claims type.
+#[derive(Debug)]
+pub struct ChannelDescriptor<C: 'static> {
     /// Wire name.
     pub name: &'static str,
     /// Module name in generated code.
@@ -354,14 +361,23 @@ pub struct ChannelDescriptor {
     /// The authorization rule, as JSON, for logs and the isolation tests.
     pub rule: &'static str,
     /// The generated authorization check.
-    pub authorize: AuthorizeFn,
+    pub authorize: AuthorizeFn<C>,
     /// The generated stream-key builder.
-    pub stream_keys: StreamKeysFn,
+    pub stream_keys: StreamKeysFn<C>,
     /// Typed round trip of the params.
     pub params_roundtrip: RoundtripFn,
 }
 
-impl ChannelDescriptor {
+// By hand: a derive would ask `C: Clone`, but only function pointers over `C` are stored.
+impl<C> Clone for ChannelDescriptor<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for ChannelDescriptor<C> {}
+
+impl<C> ChannelDescriptor<C> {
     /// The event with this name.
     pub fn event(&self, name: &str) -> Option<&'static EventDescriptor> {
         self.events.iter().find(|e| e.name == name)

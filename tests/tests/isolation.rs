@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use cableway::channels::{Claims, REGISTRY};
-use cableway::codegen_support::{is_key_safe, ChannelDescriptor, EventDescriptor, TemplatePart};
+use cableway::channels::{ChannelDescriptor, Claims, REGISTRY};
+use cableway::codegen_support::{is_key_safe, EventDescriptor, TemplatePart};
 use cableway_tests::client::{identifier, Client};
 use cableway_tests::schema_strategy;
 use cableway_tests::server::{claims, Server};

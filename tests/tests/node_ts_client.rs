@@ -301,5 +301,5 @@ fn the_package_manifest_matches_the_test_toolchain() {
 
 #[test]
 fn builtin_error_codes_agree_with_the_server() {
-    assert_eq!(codegen::emit::typescript::BUILTIN_ACTION_ERRORS, cableway::actions::BUILTIN_ERRORS);
+    assert_eq!(codegen::runtime::BUILTIN_ACTION_ERRORS, cableway::channels::BUILTIN_ERRORS);
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::diag::{Loc, Problems};
 use crate::ident;
 use crate::ir::Ir;
+use crate::runtime::{is_reserved_export, CLIENT_MEMBERS};
 
 use super::object;
 
@@ -22,9 +23,8 @@ fn is_snake(name: &str) -> bool {
 /// Names the generated TypeScript package must keep apart: its root exports models, channel
 /// namespaces and the runtime side by side, and the client class has a property per channel.
 fn typescript_names(ir: &Ir, problems: &mut Problems) {
-    use crate::emit::ts_client::{CLIENT_MEMBERS, RUNTIME_EXPORTS};
     for def in ir.types.values() {
-        if RUNTIME_EXPORTS.contains(&def.name.as_str()) {
+        if is_reserved_export(&def.name) {
             problems.at(&def.loc, format!("type name `{}` is taken by the TypeScript client's own exports", def.name), "rename the `$defs` entry (or the property it is hoisted from)");
         }
     }
@@ -34,7 +34,7 @@ fn typescript_names(ir: &Ir, problems: &mut Problems) {
         if CLIENT_MEMBERS.contains(&property.as_str()) {
             problems.at(&loc, format!("channel `{}` would be `client.{property}`, a member the TypeScript client already has", ch.name), "choose another channel name");
         }
-        if RUNTIME_EXPORTS.contains(&ch.prefix.as_str()) {
+        if is_reserved_export(&ch.prefix) {
             problems.at(&loc, format!("channel `{}` would export the namespace `{}`, a name the TypeScript client already exports", ch.name, ch.prefix), "choose another channel name");
         }
     }

@@ -2,7 +2,7 @@
 //! behaviours point at real events.
 
 use crate::diag::{Loc, Problems};
-use crate::format::Rule;
+use crate::ir::rule::{Ref, ResourceKind, Rule};
 use crate::ir::types::{is_key_safe_literal, Ty, TypeBuilder};
 use crate::ir::Behaviour;
 
@@ -90,19 +90,21 @@ fn comparable(cx: &Cx<'_>, loc: &Loc, r: &str, ty: Option<&Ty>, problems: &mut P
     }
 }
 
-fn reference<'c>(cx: &'c Cx<'_>, loc: &Loc, r: &str, problems: &mut Problems) -> Option<(&'c Ty, bool)> {
-    let found = match r.split_once('.') {
-        Some(("params", name)) => cx.param(name),
-        Some(("claims", name)) => cx.claim(name),
-        _ => {
-            problems.at(loc, format!("`{r}` is not a reference"), "write `params.<name>` or `claims.<name>`");
-            return None;
-        }
+/// The type of what `r` reads and whether it is required; `None` (reported) when undeclared.
+fn reference<'c>(cx: &'c Cx<'_>, loc: &Loc, r: &Ref, problems: &mut Problems) -> Option<(&'c Ty, bool)> {
+    // A reference that did not parse was reported when the IR was built.
+    if problems.reported_under(loc) {
+        return None;
+    }
+    let found = match r {
+        Ref::Param(name) => cx.param(name),
+        Ref::Claim(name) => cx.claim(name),
     };
     if found.is_none() {
-        let (root, name) = r.split_once('.').unwrap_or_default();
-        let what = if root == "params" { "param" } else { "claim" };
-        let help = if root == "params" { format!("declare `{name}` under `params.properties`, or fix the name") } else { format!("declare `{name}` in the claims of cableway.yaml, or fix the name") };
+        let (what, help) = match r {
+            Ref::Param(name) => ("param", format!("declare `{name}` under `params.properties`, or fix the name")),
+            Ref::Claim(name) => ("claim", format!("declare `{name}` in the claims of cableway.yaml, or fix the name")),
+        };
         problems.at(loc, format!("the rule names `{r}`, which is not a declared {what}"), help);
     }
     found
@@ -131,14 +133,14 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
                 problems.at(&loc.child("permission"), "a permission name cannot be empty or contain spaces", "write a name such as `admin.access`");
             }
         }
-        Rule::Same([a, b]) => {
+        Rule::Same(a, b) => {
             let ta = reference(cx, &loc.child("same").child("0"), a, problems);
             let tb = reference(cx, &loc.child("same").child("1"), b, problems);
             if a == b {
                 problems.at(&loc.child("same"), "`same` compares a reference with itself", "compare a param with a claim, e.g. `[params.account_id, claims.account_id]`");
             }
-            comparable(cx, &loc.child("same").child("0"), a, ta.map(|t| t.0), problems);
-            comparable(cx, &loc.child("same").child("1"), b, tb.map(|t| t.0), problems);
+            comparable(cx, &loc.child("same").child("0"), &a.to_string(), ta.map(|t| t.0), problems);
+            comparable(cx, &loc.child("same").child("1"), &b.to_string(), tb.map(|t| t.0), problems);
         }
         Rule::ParamIs(map) => {
             if map.is_empty() {
@@ -166,19 +168,21 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
                 }
             }
         }
-        Rule::Owns(o) => {
+        Rule::Owns { resource, id } => {
             let oloc = loc.child("owns");
-            if let Some(param) = o.resource.strip_prefix("params.") {
-                match cx.param(param) {
+            match resource {
+                ResourceKind::Param(param) => match cx.param(param) {
                     Some((t, _)) if matches!(TypeBuilder::deref(types, t), Ty::Enum { .. }) => {}
-                    Some(_) => problems.at(&oloc.child("resource"), format!("`{}` must be an enum param to name a resource kind", o.resource), "use an enum param (e.g. `type`) or a literal kind"),
-                    None => problems.at(&oloc.child("resource"), format!("the rule names `{}`, which is not a declared param", o.resource), "declare it, or use a literal kind"),
+                    Some(_) => problems.at(&oloc.child("resource"), format!("`params.{param}` must be an enum param to name a resource kind"), "use an enum param (e.g. `type`) or a literal kind"),
+                    None => problems.at(&oloc.child("resource"), format!("the rule names `params.{param}`, which is not a declared param"), "declare it, or use a literal kind"),
+                },
+                ResourceKind::Literal(kind) if !is_key_safe_literal(kind) => {
+                    problems.at(&oloc.child("resource"), format!("resource kind `{kind}` must be a snake_case word"), "write a kind such as `workflow_run`");
                 }
-            } else if !is_key_safe_literal(&o.resource) {
-                problems.at(&oloc.child("resource"), format!("resource kind `{}` must be a snake_case word", o.resource), "write a kind such as `workflow_run`");
+                ResourceKind::Literal(_) => {}
             }
-            let t = reference(cx, &oloc.child("id"), &o.id, problems);
-            comparable(cx, &oloc.child("id"), &o.id, t.map(|t| t.0), problems);
+            let t = reference(cx, &oloc.child("id"), id, problems);
+            comparable(cx, &oloc.child("id"), &id.to_string(), t.map(|t| t.0), problems);
         }
         Rule::All(rules) | Rule::Any(rules) => {
             let key = if matches!(r, Rule::All(_)) { "all" } else { "any" };

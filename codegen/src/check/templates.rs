@@ -1,7 +1,8 @@
 //! Templates: every placeholder exists, and every value used in a key is key-safe.
 
 use crate::diag::{Loc, Problems};
-use crate::format::Rule;
+use crate::ir::rule::{Ref, Rule};
+use crate::ir::template::PayloadPath;
 use crate::ir::types::{describe, is_key_safe_literal, key_unsafe_reason, Additional, Ty, TypeBuilder};
 
 use super::{failed, object, Cx};
@@ -25,19 +26,16 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
             continue;
         }
         for (i, t) in ev.publish_to.iter().enumerate() {
-            for var in t.vars() {
-                payload_path(cx, &eloc.child("publish_to").child(&i.to_string()), &ev.payload, var, true, problems);
+            for path in t.vars() {
+                payload_path(cx, &eloc.child("publish_to").child(&i.to_string()), &ev.payload, path, true, problems);
             }
         }
-        if let Some((_, _)) = &ev.resource {
-            let src = cx.loaded.channels.iter().find(|(r, _)| *r == cx.ch.file).and_then(|(_, f)| f.events.get(&ev.name)).and_then(|e| e.resource.as_ref());
-            if let Some(r) = src {
-                path_ref(cx, &eloc.child("resource").child("id"), &ev.payload, &r.id, false, problems);
-            }
+        if let Some(r) = &ev.resource {
+            payload_path(cx, &eloc.child("resource").child("id"), &ev.payload, &r.id, false, problems);
         }
         if let Some(owner) = &ev.owner {
-            path_ref(cx, &eloc.child("owner").child("id"), &ev.payload, &owner.id, true, problems);
-            path_ref(cx, &eloc.child("owner").child("account"), &ev.payload, &owner.account, true, problems);
+            payload_path(cx, &eloc.child("owner").child("id"), &ev.payload, &owner.id, true, problems);
+            payload_path(cx, &eloc.child("owner").child("account"), &ev.payload, &owner.account, true, problems);
         }
     }
     for (i, msg) in cx.ch.on_subscribe.iter().enumerate() {
@@ -46,35 +44,20 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
             None => problems.at(&mloc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name"),
             Some(ev) => on_subscribe_shape(cx, &mloc.child("payload"), &ev.name, &ev.payload, &msg.payload, problems),
         }
-        on_subscribe_strings(cx, &mloc.child("payload"), &msg.payload, problems);
+        for (loc, r) in &msg.placeholders {
+            on_subscribe_placeholder(cx, loc, r, problems);
+        }
     }
 }
 
-fn on_subscribe_strings(cx: &Cx<'_>, loc: &Loc, v: &serde_json::Value, problems: &mut Problems) {
-    match v {
-        serde_json::Value::String(s) if s.contains('{') => match crate::ir::template::parse(s) {
-            Ok(t) => {
-                for var in t.vars() {
-                    let known = match var.first().map(String::as_str) {
-                        Some("params") => var.len() == 2 && cx.param(&var[1]).is_some(),
-                        Some("claims") => var.len() == 2 && cx.claim(&var[1]).is_some(),
-                        _ => false,
-                    };
-                    if !known {
-                        let joined = var.join(".");
-                        let (message, help) = match (var.first().map(String::as_str), var.len()) {
-                            (Some("params"), 2) => (format!("placeholder `{{{joined}}}` names no declared param"), format!("declare `{}` under `params.properties`, or fix the placeholder", var[1])),
-                            (Some("claims"), 2) => (format!("placeholder `{{{joined}}}` names no declared claim"), format!("declare `{}` in the claims of cableway.yaml, or use a declared claim such as `{{claims.sub}}`", var[1])),
-                            _ => (format!("placeholder `{{{joined}}}` names no declared param or claim"), "use `{params.<name>}` or `{claims.<name>}`".to_owned()),
-                        };
-                        problems.at(loc, message, help);
-                    }
-                }
-            }
-            Err(e) => problems.at(loc, e, "use `{params.<name>}` or `{claims.<name>}` placeholders"),
-        },
-        serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| on_subscribe_strings(cx, &loc.child(k), v, problems)),
-        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| on_subscribe_strings(cx, &loc.child(&i.to_string()), v, problems)),
+fn on_subscribe_placeholder(cx: &Cx<'_>, loc: &Loc, r: &Ref, problems: &mut Problems) {
+    match r {
+        Ref::Param(name) if cx.param(name).is_none() => {
+            problems.at(loc, format!("placeholder `{{{r}}}` names no declared param"), format!("declare `{name}` under `params.properties`, or fix the placeholder"));
+        }
+        Ref::Claim(name) if cx.claim(name).is_none() => {
+            problems.at(loc, format!("placeholder `{{{r}}}` names no declared claim"), format!("declare `{name}` in the claims of cableway.yaml, or use a declared claim such as `{{claims.sub}}`"));
+        }
         _ => {}
     }
 }
@@ -103,7 +86,7 @@ fn on_subscribe_shape(cx: &Cx<'_>, loc: &Loc, event: &str, ty: &Ty, v: &serde_js
     }
 }
 
-fn guarded_by_present(when: Option<&Rule>, reference: &str) -> bool {
+fn guarded_by_present(when: Option<&Rule>, reference: &Ref) -> bool {
     match when {
         Some(Rule::Present(r)) => r == reference,
         Some(Rule::All(rules)) => rules.iter().any(|r| guarded_by_present(Some(r), reference)),
@@ -111,55 +94,43 @@ fn guarded_by_present(when: Option<&Rule>, reference: &str) -> bool {
     }
 }
 
-fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &[String], when: Option<&Rule>, problems: &mut Problems) {
-    let joined = var.join(".");
-    let (ty, required) = match (var.first().map(String::as_str), var.len()) {
-        (Some("params"), 2) => match cx.param(&var[1]) {
+fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &Ref, when: Option<&Rule>, problems: &mut Problems) {
+    let (ty, required) = match var {
+        Ref::Param(name) => match cx.param(name) {
             Some(p) => p,
             None => {
-                problems.at(loc, format!("placeholder `{{{joined}}}` names no declared param"), format!("declare `{}` under `params.properties`, or fix the placeholder", var[1]));
+                problems.at(loc, format!("placeholder `{{{var}}}` names no declared param"), format!("declare `{name}` under `params.properties`, or fix the placeholder"));
                 return;
             }
         },
-        (Some("claims"), 2) => match cx.claim(&var[1]) {
+        Ref::Claim(name) => match cx.claim(name) {
             Some(c) => c,
             None => {
-                problems.at(loc, format!("placeholder `{{{joined}}}` names no declared claim"), "declare the claim in cableway.yaml, or fix the placeholder");
+                problems.at(loc, format!("placeholder `{{{var}}}` names no declared claim"), "declare the claim in cableway.yaml, or fix the placeholder");
                 return;
             }
         },
-        _ => {
-            problems.at(loc, format!("placeholder `{{{joined}}}` is not allowed in a subscribe stream"), "stream keys may use `{params.<name>}` and `{claims.<name>}`");
-            return;
-        }
     };
-    if !required && !guarded_by_present(when, &joined) {
+    if !required && !guarded_by_present(when, var) {
         let help = match when {
-            None => format!("make it required, or add `when: {{present: {joined}}}` to this stream"),
-            Some(_) => format!("make it required, or also require it in this stream's condition: `when: {{all: [<current condition>, {{present: {joined}}}]}}`"),
+            None => format!("make it required, or add `when: {{present: {var}}}` to this stream"),
+            Some(_) => format!("make it required, or also require it in this stream's condition: `when: {{all: [<current condition>, {{present: {var}}}]}}`"),
         };
-        problems.at(loc, format!("`{joined}` is optional, so the key cannot always be built"), help);
+        problems.at(loc, format!("`{var}` is optional, so the key cannot always be built"), help);
     }
     if let Some(reason) = key_unsafe_reason(&cx.ir.types, ty) {
-        problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "constrain it with `format: uuid`, an `enum`, an anchored `pattern` over [A-Za-z0-9_-], or integer `minimum`+`maximum`, so no value can inject `:` or `*` into a key");
+        problems.at(loc, format!("`{var}` is not key-safe: {reason}"), "constrain it with `format: uuid`, an `enum`, an anchored `pattern` over [A-Za-z0-9_-], or integer `minimum`+`maximum`, so no value can inject `:` or `*` into a key");
     }
-}
-
-fn path_ref(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &str, key: bool, problems: &mut Problems) {
-    let var: Vec<String> = path.split('.').map(str::to_owned).collect();
-    payload_path(cx, loc, payload, &var, key, problems);
 }
 
 /// Follows `payload.a.b` through the payload type: every step must be a required property.
-fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, var: &[String], key: bool, problems: &mut Problems) {
-    let joined = var.join(".");
-    if var.first().map(String::as_str) != Some("payload") || var.len() < 2 {
-        problems.at(loc, format!("`{joined}` must start with `payload.`"), "name a field of the event payload, e.g. `payload.account_id`: the server reads it from each published payload");
-        return;
-    }
+fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, key: bool, problems: &mut Problems) {
+    let joined = path.to_string();
+    // `payload` and the segments walked so far, for messages.
+    let var: Vec<&str> = std::iter::once("payload").chain(path.0.iter().map(String::as_str)).collect();
     let types = &cx.ir.types;
     let mut ty = payload;
-    for (depth, seg) in var[1..].iter().enumerate() {
+    for (depth, seg) in path.0.iter().enumerate() {
         let Some(obj) = object(types, ty) else {
             problems.at(loc, format!("`{joined}`: `{}` is {}, not an object", var[..depth + 1].join("."), describe(TypeBuilder::deref(types, ty))), "point at a field of an object");
             return;

@@ -63,7 +63,7 @@ fn from_git(rev: &str, schema_dir: &Path) -> Result<Snapshot, CompatError> {
         return Err(CompatError::Git(format!("{rev} has no {prefix}{}: the schema directory did not exist there", crate::load::PROJECT_FILE)));
     }
     let label = format!("{rev}:{}", prefix.trim_end_matches('/'));
-    let built = crate::load::load_texts(&label, texts).and_then(|loaded| crate::ir::build(&loaded));
+    let built = crate::load::load_texts(&label, texts).and_then(|loaded| crate::build(&loaded));
     let ir = built.map_err(|source| CompatError::Baseline { label: label.clone(), source })?;
     Ok(Snapshot::from_ir(&ir, &ir.package.version))
 }

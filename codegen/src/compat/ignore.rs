@@ -21,58 +21,29 @@ use serde::{Deserialize, Serialize};
 
 use super::{CompatError, Finding};
 
-/// A calendar day.
+/// A calendar day, written `YYYY-MM-DD`; the calendar itself is the `time` crate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    /// Year.
-    pub year: i32,
-    /// Month, 1–12.
-    pub month: u32,
-    /// Day, 1–31.
-    pub day: u32,
-}
+pub struct Date(time::Date);
+
+/// How `expires` is written.
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!("[year]-[month]-[day]");
 
 impl Date {
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD`; `None` for anything else, or a day the calendar does not have.
     pub fn parse(s: &str) -> Option<Date> {
-        let b = s.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return None;
-        }
-        let num = |r: std::ops::Range<usize>| -> Option<u32> { s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse().ok()) };
-        let (year, month, day) = (num(0..4)? as i32, num(5..7)?, num(8..10)?);
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        if !(1..=12).contains(&month) || day == 0 || day > days[month as usize - 1] {
-            return None;
-        }
-        Some(Date { year, month, day })
+        time::Date::parse(s, DATE_FORMAT).ok().map(Date)
     }
 
     /// Today in UTC.
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Date::from_days((secs / 86_400) as i64)
-    }
-
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    pub fn from_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
+        Date(time::OffsetDateTime::now_utc().date())
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let text = self.0.format(DATE_FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
     }
 }
 

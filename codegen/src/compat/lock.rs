@@ -119,9 +119,9 @@ impl Snapshot {
                 file: ch.file.clone(),
                 stability: ch.stability,
                 reserved: sorted_reserved(&ch.reserved),
-                authorize: ch.authorize.clone(),
+                authorize: Rule::from(&ch.authorize),
                 params: dereference(&ch.params_schema),
-                streams: ch.streams.iter().map(|s| StreamSnapshot { key: s.key.source.clone(), when: s.when.clone() }).collect(),
+                streams: ch.streams.iter().map(|s| StreamSnapshot { key: s.key.source.clone(), when: s.when.as_ref().map(Rule::from) }).collect(),
                 events: ch
                     .events
                     .iter()

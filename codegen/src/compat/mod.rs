@@ -174,7 +174,7 @@ pub fn check(old: &Snapshot, new: &Snapshot) -> Vec<Finding> {
 }
 
 fn channel(o: &lock::ChannelSnapshot, n: &lock::ChannelSnapshot, out: &mut Vec<Finding>) {
-    use crate::load::yaml::escape_token;
+    use crate::diag::escape_token;
     let file = n.file.as_str();
     let params = schema_findings(Scope::Param, &o.params, &n.params, file, "/params");
     // §6.1 #41: a param that shapes a stream key may not change what it accepts.

@@ -13,7 +13,8 @@ use super::lock::{ChannelSnapshot, Snapshot};
 use super::rules::Kind;
 use super::Finding;
 use crate::format::Rule;
-use crate::load::yaml::escape_token;
+use crate::ir::rule::Ref;
+use crate::diag::escape_token;
 
 /// Channels added or removed.
 pub fn channels(old: &Snapshot, new: &Snapshot, out: &mut Vec<Finding>) {
@@ -174,10 +175,10 @@ pub fn implies(a: &Rule, b: &Rule) -> bool {
 pub fn key_params(o: &ChannelSnapshot, n: &ChannelSnapshot) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for s in o.streams.iter().chain(&n.streams) {
-        if let Ok(t) = crate::ir::template::parse(&s.key) {
-            for var in t.vars() {
-                if var.len() >= 2 && var[0] == "params" {
-                    out.insert(var[1].clone());
+        if let Ok(t) = crate::ir::template::parse(&s.key).map(|t| t.typed(Ref::from_segments)) {
+            for var in t.iter().flat_map(|t| t.vars()) {
+                if let Ref::Param(name) = var {
+                    out.insert(name.clone());
                 }
             }
         }

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::normalize::{bound_tighter, covers, normalize, Additional, Bound, JsonType, Node};
 use super::rules::Kind;
-use crate::load::yaml::escape_token;
+use crate::diag::escape_token;
 
 /// One change between two schemas.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,11 +19,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::format;
+use crate::ir::rule::Ref;
 use crate::ir::template::Part;
 use crate::ir::types::{Ty, TypeBuilder};
 use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Ir};
+use crate::runtime::BUILTIN_ACTION_ERRORS;
 
-use super::typescript::BUILTIN_ACTION_ERRORS;
 use super::{words, yaml};
 
 /// Path of the document inside `generated/`.
@@ -277,7 +279,7 @@ fn channel(ir: &Ir, ch: &ChannelIr, schemas: &mut Schemas) -> (Value, Map<String
         .map(|s| {
             let mut v = json!({ "key": s.key.source });
             if let Some(when) = &s.when {
-                v["when"] = serde_json::to_value(when).unwrap_or(Value::Null);
+                v["when"] = serde_json::to_value(format::Rule::from(when)).unwrap_or(Value::Null);
                 v["condition"] = Value::String(words::condition(when));
             }
             v
@@ -295,7 +297,7 @@ fn channel(ir: &Ir, ch: &ChannelIr, schemas: &mut Schemas) -> (Value, Map<String
     channel["bindings"] = reference("#/components/channelBindings/cable");
     channel["x-streams"] = Value::Array(streams);
     channel["x-authorization"] = json!({
-        "rule": serde_json::to_value(&ch.authorize).unwrap_or(Value::Null),
+        "rule": serde_json::to_value(format::Rule::from(&ch.authorize)).unwrap_or(Value::Null),
         "description": words::authorization(&ch.authorize).one_line(),
     });
     if !ch.on_subscribe.is_empty() {
@@ -316,8 +318,8 @@ fn event_message(e: &EventIr, payload: Value) -> Value {
         },
         "x-publish-to": e.publish_to.iter().map(|t| t.source.clone()).collect::<Vec<_>>(),
     });
-    if let Some((kind, pointer)) = &e.resource {
-        m["x-resource"] = json!({ "type": kind, "id": format!("$message.payload#/message/payload{pointer}") });
+    if let Some(r) = &e.resource {
+        m["x-resource"] = json!({ "type": r.kind, "id": format!("$message.payload#/message/payload{}", r.id.pointer()) });
     }
     if e.deprecated {
         m["x-deprecated"] = Value::Bool(true);
@@ -368,9 +370,9 @@ fn address(ir: &Ir, ch: &ChannelIr) -> (Value, Map<String, Value>) {
     for part in &primary.key.parts {
         match part {
             Part::Lit(s) => address.push_str(s),
-            Part::Var(path) => {
-                let (root, rest) = (path[0].as_str(), path[1..].join("."));
-                let (name, param) = if root == "params" {
+            Part::Var(r) => {
+                let rest = r.name().to_owned();
+                let (name, param) = if let Ref::Param(_) = r {
                     let field = params.iter().find(|f| f.name == rest);
                     let named = field.and_then(|f| match &f.ty {
                         Ty::Named(n) => ir.types.get(n).and_then(|d| d.description.clone()),
@@ -387,7 +389,7 @@ fn address(ir: &Ir, ch: &ChannelIr) -> (Value, Map<String, Value>) {
                     (rest, p)
                 } else {
                     let p = json!({ "description": format!("The claim `{rest}` of the connection's JWT; the server fills it in, the client does not send it.") });
-                    (format!("{root}-{rest}"), p)
+                    (format!("claims-{rest}"), p)
                 };
                 address.push_str(&format!("{{{name}}}"));
                 parameters.insert(name, param);

@@ -1,16 +1,17 @@
 //! Emit: IR → files. Pure functions returning text; writing is a separate step.
 //!
-//! One module per output: [`rust`] (for `build.rs`), [`typescript`] (types) with
-//! [`ts_client`] (the client package around them), [`schema_bundle`],
-//! [`docs`] (the Markdown reference) and [`asyncapi`]; [`words`] puts rules into English
-//! for the last two, and [`yaml`] writes the AsyncAPI document.
+//! One module per output: [`rust`] (for `build.rs`, `quote!` + prettyplease),
+//! [`typescript`] (the TypeScript package), [`schema_bundle`], [`docs`] (the Markdown
+//! reference) and [`asyncapi`]; [`words`] puts rules into English for the last two, and
+//! [`yaml`] writes the AsyncAPI document. The TypeScript and Markdown text comes from the
+//! handlebars [`templates`], which a team may override.
 
 pub mod asyncapi;
 pub mod docs;
 pub mod meta;
 pub mod rust;
 pub mod schema_bundle;
-pub mod ts_client;
+pub mod templates;
 pub mod typescript;
 pub mod words;
 pub mod yaml;
@@ -19,6 +20,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::Ir;
+use templates::Templates;
 
 /// One generated file, by its path inside `generated/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +32,16 @@ pub struct GeneratedFile {
 }
 
 /// Everything `cableway generate` writes under `generated/`, sorted by path.
-pub fn generated_files(ir: &Ir) -> Vec<GeneratedFile> {
-    let mut files = typescript::render(ir);
+///
+/// # Errors
+/// [`Error::Template`] when a template does not fit its view (an overridden one, say).
+pub fn generated_files(ir: &Ir, templates: &Templates) -> Result<Vec<GeneratedFile>> {
+    let mut files = typescript::render(ir, templates)?;
     files.push(GeneratedFile { path: asyncapi::PATH.into(), contents: asyncapi::render(ir) });
     files.push(GeneratedFile { path: "cableway.schema.json".into(), contents: schema_bundle::render(ir) });
-    files.push(GeneratedFile { path: docs::PATH.into(), contents: docs::render(ir) });
+    files.push(GeneratedFile { path: docs::PATH.into(), contents: docs::render(ir, templates)? });
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
+    Ok(files)
 }
 
 /// Writes `contents` unless the file already holds exactly that, so mtimes do not churn.

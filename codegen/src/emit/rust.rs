@@ -3,18 +3,21 @@
 //!
 //! The output is one file, `channels.rs`, that `server/build.rs` writes into `OUT_DIR`.
 //! It refers to the runtime only through `crate::codegen_support` and to libraries only by
-//! absolute paths (`::serde`, `::std`), so no schema name can shadow anything. It is built
-//! with `quote!` and formatted by prettyplease, so an emitter bug is a parse error here.
+//! absolute paths (`::serde`, `::std`), so no schema name can shadow anything. The facade's
+//! descriptors are generic over the claims type; the generated code instantiates them with
+//! its own `Claims`, so the runtime never names a generated type. It is built with
+//! `quote!` and formatted by prettyplease, so an emitter bug is a parse error here.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
 use crate::error::{Error, Result};
-use crate::format::Rule;
 use crate::ident;
-use crate::ir::template::{Part, Template};
+use crate::ir::rule::{Ref, ResourceKind, Rule};
+use crate::ir::template::{FanOutTemplate, KeyTemplate, Part};
 use crate::ir::types::{Additional, ObjectTy, Ty, TypeDef};
 use crate::ir::{Behaviour, ChannelIr, EventIr, Fill, Ir};
+use crate::runtime::BUILTIN_ACTION_ERRORS;
 
 fn id(s: &str) -> Ident {
     Ident::new(s, Span::call_site())
@@ -51,6 +54,7 @@ pub fn render(ir: &Ir) -> Result<String> {
         quote! { crate::codegen_support::EnvelopeField { name: #name, fill: crate::codegen_support::Fill::#fill } }
     });
     let claims_schema = json(&ir.claims_schema);
+    let builtin_errors = BUILTIN_ACTION_ERRORS.iter().map(|e| lit(e));
     let version = lit(&ir.package.version);
     let package = lit(&ir.package.name);
     let d = &ir.defaults;
@@ -78,11 +82,13 @@ pub fn render(ir: &Ir) -> Result<String> {
         pub const MAX_OUTBOUND_QUEUE_BYTES: u32 = #mo;
         /// Largest publish body.
         pub const MAX_PUBLISH_BODY_BYTES: u32 = #mp;
+        /// Error codes every action may answer, besides its declared ones.
+        pub const BUILTIN_ERRORS: &[&str] = &[#(#builtin_errors),*];
         /// The envelope's fields, in declaration order.
         pub static ENVELOPE: &[crate::codegen_support::EnvelopeField] = &[#(#envelope),*];
         #(#channels)*
         /// Every channel, sorted by wire name: what the server dispatches on.
-        pub static REGISTRY: &[&crate::codegen_support::ChannelDescriptor] = &[#(#registry),*];
+        pub static REGISTRY: &[&crate::codegen_support::ChannelDescriptor<Claims>] = &[#(#registry),*];
     };
     let parsed = syn::parse2::<syn::File>(file).map_err(|e| Error::InternalRust { module: "channels".into(), reason: e.to_string() })?;
     let body = prettyplease::unparse(&parsed);
@@ -224,18 +230,12 @@ fn object(name: &Ident, docs: &TokenStream, obj: &ObjectTy) -> TokenStream {
     }
 }
 
-/// Accessor of `params.x` / `claims.x` as an expression over `p` / `c`.
-fn reference(r: &str) -> TokenStream {
-    match r.split_once('.') {
-        Some(("params", f)) => {
-            let f = id(&ident::rust_field(f));
-            quote!(p.#f)
-        }
-        Some((_, f)) => {
-            let f = id(&ident::rust_field(f));
-            quote!(c.#f)
-        }
-        None => quote!(()),
+/// Accessor of a param or claim as an expression over `p` / `c`.
+fn reference(r: &Ref) -> TokenStream {
+    let f = id(&ident::rust_field(r.name()));
+    match r {
+        Ref::Param(_) => quote!(p.#f),
+        Ref::Claim(_) => quote!(c.#f),
     }
 }
 
@@ -272,7 +272,7 @@ fn rule_prec(ch: &ChannelIr, r: &Rule) -> (TokenStream, Prec) {
             let p = lit(p);
             (quote!(c.permissions.iter().any(|x| x == #p)), Prec::Atom)
         }
-        Rule::Same([a, b]) => {
+        Rule::Same(a, b) => {
             let (a, b) = (reference(a), reference(b));
             (quote!(crate::codegen_support::same(&#a, &#b)), Prec::Atom)
         }
@@ -299,18 +299,18 @@ fn rule_prec(ch: &ChannelIr, r: &Rule) -> (TokenStream, Prec) {
             let a = reference(x);
             (quote!(#a.is_none()), Prec::Atom)
         }
-        Rule::Owns(o) => {
-            let kind = match o.resource.strip_prefix("params.") {
-                Some(f) => {
+        Rule::Owns { resource, id: owned } => {
+            let kind = match resource {
+                ResourceKind::Param(f) => {
                     let f = id(&ident::rust_field(f));
                     quote!(p.#f.as_str())
                 }
-                None => {
-                    let k = lit(&o.resource);
+                ResourceKind::Literal(k) => {
+                    let k = lit(k);
                     quote!(#k)
                 }
             };
-            let idv = reference(&o.id);
+            let idv = reference(owned);
             (
                 quote! {
                     match crate::codegen_support::KeyPart::key_part(&#idv) {
@@ -337,16 +337,7 @@ fn rule_prec(ch: &ChannelIr, r: &Rule) -> (TokenStream, Prec) {
     }
 }
 
-fn uses_resolver(r: &Rule) -> bool {
-    match r {
-        Rule::Owns(_) => true,
-        Rule::All(rs) | Rule::Any(rs) => rs.iter().any(uses_resolver),
-        Rule::Not(r) => uses_resolver(r),
-        _ => false,
-    }
-}
-
-fn stream_key(t: &Template) -> TokenStream {
+fn stream_key(t: &KeyTemplate) -> TokenStream {
     let mut fmt = String::new();
     let mut args = Vec::new();
     for part in &t.parts {
@@ -354,8 +345,8 @@ fn stream_key(t: &Template) -> TokenStream {
             Part::Lit(s) => fmt.push_str(&s.replace('{', "{{").replace('}', "}}")),
             Part::Var(v) => {
                 fmt.push_str("{}");
-                let field = lit(&v.join("."));
-                let access = reference(&v.join("."));
+                let field = lit(&v.to_string());
+                let access = reference(v);
                 args.push(quote!(crate::codegen_support::key_part(&#access, #field)?));
             }
         }
@@ -364,15 +355,15 @@ fn stream_key(t: &Template) -> TokenStream {
     quote!(::std::format!(#fmt #(, #args)*))
 }
 
-fn template_descriptor(t: &Template) -> TokenStream {
+fn template_descriptor(t: &FanOutTemplate) -> TokenStream {
     let source = lit(&t.source);
     let parts = t.parts.iter().map(|p| match p {
         Part::Lit(s) => {
             let s = lit(s);
             quote!(crate::codegen_support::TemplatePart::Lit(#s))
         }
-        Part::Var(v) => {
-            let ptr = lit(&v[1..].iter().map(|s| format!("/{s}")).collect::<String>());
+        Part::Var(path) => {
+            let ptr = lit(&path.pointer());
             quote!(crate::codegen_support::TemplatePart::Field(#ptr))
         }
     });
@@ -391,15 +382,15 @@ fn event_descriptor(ev: &EventIr) -> TokenStream {
     let envelope = json(&ev.envelope_schema);
     let publish = ev.publish_to.iter().map(template_descriptor);
     let resource = match &ev.resource {
-        Some((kind, ptr)) => {
-            let (k, p) = (lit(kind), lit(ptr));
+        Some(r) => {
+            let (k, p) = (lit(&r.kind), lit(&r.id.pointer()));
             quote!(::std::option::Option::Some(crate::codegen_support::ResourceDescriptor { kind: #k, id: #p }))
         }
         None => quote!(::std::option::Option::None),
     };
     let owner = match &ev.owner {
         Some(o) => {
-            let (r, i, a) = (lit(&o.resource), lit(&crate::ir::path_pointer(&o.id)), lit(&crate::ir::path_pointer(&o.account)));
+            let (r, i, a) = (lit(&o.resource), lit(&o.id.pointer()), lit(&o.account.pointer()));
             quote!(::std::option::Option::Some(crate::codegen_support::OwnerDescriptor { resource: #r, id: #i, account: #a }))
         }
         None => quote!(::std::option::Option::None),
@@ -495,11 +486,11 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
             None => quote!(keys.push(#key);),
         }
     });
-    let uses_c = ch.streams.iter().any(|s| s.key.vars().any(|v| v[0] == "claims"));
+    let uses_c = ch.streams.iter().any(|s| s.key.vars().any(|v| matches!(v, Ref::Claim(_))));
     let c_name = if uses_c { quote!(c) } else { quote!(_c) };
     let auth = rule_expr(ch, &ch.authorize);
-    let r_name = if uses_resolver(&ch.authorize) { quote!(r) } else { quote!(_r) };
-    let rule_json = lit(&serde_json::to_string(&ch.authorize).unwrap_or_default());
+    let r_name = if ch.authorize.uses_resolver() { quote!(r) } else { quote!(_r) };
+    let rule_json = lit(&serde_json::to_string(&crate::format::Rule::from(&ch.authorize)).unwrap_or_default());
     let (hs, ht) = (ch.history.size, ch.history.ttl_seconds);
     let _ = ir;
     quote! {
@@ -551,7 +542,7 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
                 stream_keys(&p, c)
             }
             /// The descriptor the server dispatches on.
-            pub static DESCRIPTOR: crate::codegen_support::ChannelDescriptor = crate::codegen_support::ChannelDescriptor {
+            pub static DESCRIPTOR: crate::codegen_support::ChannelDescriptor<super::Claims> = crate::codegen_support::ChannelDescriptor {
                 name: NAME,
                 module: #module_lit,
                 description: #description,

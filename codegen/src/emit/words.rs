@@ -6,11 +6,11 @@
 //! reverse) is parenthesized, so every rendering reads one way only. The words describe the
 //! rule; the rule itself stays the source of truth.
 
-use crate::format::Rule;
+use crate::ir::rule::{Ref, ResourceKind, Rule};
 
 /// An authorization rule as a lead sentence and, for a top-level `any` of several
 /// alternatives or an `all` of three or more (or of compound) rules, one item each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sentence {
     /// "Allowed when ..." (ends with `.` or, when items follow, `:`).
     pub lead: String,
@@ -67,11 +67,10 @@ enum Prec {
 }
 
 /// `params.x` → "param `x`", `claims.x` → "claim `x`".
-pub fn reference(r: &str) -> String {
-    match r.split_once('.') {
-        Some(("params", name)) => format!("param `{name}`"),
-        Some(("claims", name)) => format!("claim `{name}`"),
-        _ => format!("`{r}`"),
+pub fn reference(r: &Ref) -> String {
+    match r {
+        Ref::Param(name) => format!("param `{name}`"),
+        Ref::Claim(name) => format!("claim `{name}`"),
     }
 }
 
@@ -91,7 +90,7 @@ fn phrase(rule: &Rule) -> (String, Prec) {
         Rule::Authenticated(false) => ("never".into(), Prec::Atom),
         Rule::Principal(kind) => (format!("the principal is a `{kind}`"), Prec::Atom),
         Rule::Permission(p) => (format!("the principal has permission `{p}`"), Prec::Atom),
-        Rule::Same([a, b]) => (format!("{} equals {}", reference(a), reference(b)), Prec::Atom),
+        Rule::Same(a, b) => (format!("{} equals {}", reference(a), reference(b)), Prec::Atom),
         Rule::ParamIs(map) => {
             let parts: Vec<String> = map.iter().map(|(k, v)| format!("param `{k}` is `{v}`")).collect();
             let prec = if parts.len() > 1 { Prec::And } else { Prec::Atom };
@@ -99,10 +98,10 @@ fn phrase(rule: &Rule) -> (String, Prec) {
         }
         Rule::Present(r) => (format!("{} is given", reference(r)), Prec::Atom),
         Rule::Absent(r) => (format!("{} is not given", reference(r)), Prec::Atom),
-        Rule::Owns(o) => {
-            let kind = match o.resource.strip_prefix("params.") {
-                Some(_) => format!("given by {}, of the kind named by {},", reference(&o.id), reference(&o.resource)),
-                None => format!("`{}` given by {}", o.resource, reference(&o.id)),
+        Rule::Owns { resource, id } => {
+            let kind = match resource {
+                ResourceKind::Param(p) => format!("given by {}, of the kind named by {},", reference(id), reference(&Ref::Param(p.clone()))),
+                ResourceKind::Literal(k) => format!("`{k}` given by {}", reference(id)),
             };
             (format!("the resource {kind} belongs to the principal's account"), Prec::Atom)
         }
@@ -184,7 +183,7 @@ fn negation(inner: &Rule) -> String {
         Rule::Absent(r) => format!("{} is given", reference(r)),
         Rule::Permission(p) => format!("the principal lacks permission `{p}`"),
         Rule::Principal(kind) => format!("the principal is not a `{kind}`"),
-        Rule::Same([a, b]) => format!("{} differs from {}", reference(a), reference(b)),
+        Rule::Same(a, b) => format!("{} differs from {}", reference(a), reference(b)),
         Rule::ParamIs(map) if map.len() == 1 => map.iter().map(|(k, v)| format!("param `{k}` is not `{v}`")).collect(),
         Rule::Not(r) => condition(r),
         other => format!("not ({})", condition(other)),
@@ -194,32 +193,39 @@ fn negation(inner: &Rule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::OwnsSpec;
 
     fn is(k: &str, v: &str) -> Rule {
         Rule::ParamIs([(k.to_owned(), v.to_owned())].into_iter().collect())
     }
 
-    fn owns(resource: &str, id: &str) -> Rule {
-        Rule::Owns(OwnsSpec { resource: resource.into(), id: id.into() })
+    fn param(name: &str) -> Ref {
+        Ref::Param(name.into())
+    }
+
+    fn owns(resource: ResourceKind, id: &str) -> Rule {
+        Rule::Owns { resource, id: param(id) }
+    }
+
+    fn kind(k: &str) -> ResourceKind {
+        ResourceKind::Literal(k.into())
     }
 
     #[test]
     fn atoms() {
-        assert_eq!(condition(&owns("workflow_run", "params.id")), "the resource `workflow_run` given by param `id` belongs to the principal's account");
-        assert_eq!(condition(&owns("params.type", "params.id")), "the resource given by param `id`, of the kind named by param `type`, belongs to the principal's account");
-        assert_eq!(condition(&Rule::Same(["params.account_id".into(), "claims.account_id".into()])), "param `account_id` equals claim `account_id`");
-        assert_eq!(condition(&Rule::Not(Box::new(Rule::Present("params.x".into())))), "param `x` is not given");
+        assert_eq!(condition(&owns(kind("workflow_run"), "id")), "the resource `workflow_run` given by param `id` belongs to the principal's account");
+        assert_eq!(condition(&owns(ResourceKind::Param("type".into()), "id")), "the resource given by param `id`, of the kind named by param `type`, belongs to the principal's account");
+        assert_eq!(condition(&Rule::Same(param("account_id"), Ref::Claim("account_id".into()))), "param `account_id` equals claim `account_id`");
+        assert_eq!(condition(&Rule::Not(Box::new(Rule::Present(param("x"))))), "param `x` is not given");
         assert_eq!(condition(&Rule::Not(Box::new(Rule::All(vec![is("a", "b"), is("c", "d")])))), "not (param `a` is `b` and param `c` is `d`)");
     }
 
     #[test]
     fn merged_alternatives_and_grouping() {
-        let r = Rule::Any(vec![owns("workflow_run", "params.id"), Rule::Permission("admin.access".into())]);
+        let r = Rule::Any(vec![owns(kind("workflow_run"), "id"), Rule::Permission("admin.access".into())]);
         assert_eq!(authorization(&r).one_line(), "Allowed when any of these holds: the resource `workflow_run` given by param `id` belongs to the principal's account; the principal has permission `admin.access`.");
-        let r = Rule::All(vec![Rule::Any(vec![is("type", "account"), is("type", "monitoring")]), Rule::Same(["params.id".into(), "claims.account_id".into()])]);
+        let r = Rule::All(vec![Rule::Any(vec![is("type", "account"), is("type", "monitoring")]), Rule::Same(param("id"), Ref::Claim("account_id".into()))]);
         assert_eq!(condition(&r), "param `type` is `account` or `monitoring`, and param `id` equals claim `account_id`");
-        let r = Rule::All(vec![Rule::Present("params.a".into()), Rule::Any(vec![Rule::Absent("params.b".into()), Rule::Permission("x".into())])]);
+        let r = Rule::All(vec![Rule::Present(param("a")), Rule::Any(vec![Rule::Absent(param("b")), Rule::Permission("x".into())])]);
         assert_eq!(condition(&r), "param `a` is given, and (param `b` is not given or the principal has permission `x`)");
         assert_eq!(authorization(&r).items, ["param `a` is given", "param `b` is not given or the principal has permission `x`"]);
         let r = Rule::Any(vec![is("t", "a"), is("t", "b"), is("t", "c")]);

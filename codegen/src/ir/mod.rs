@@ -2,10 +2,12 @@
 //!
 //! Emitters (Rust, TypeScript, docs, AsyncAPI) see only these types, never YAML or raw
 //! JSON Schema, which is what keeps the outputs in agreement. [`build`] turns a
-//! [`Loaded`] schema directory into an [`Ir`], running every check of [`crate::check`] and
-//! failing with all diagnostics at once.
+//! [`Loaded`] schema directory into an [`Ir`]: it converts schemas into types, parses key
+//! templates and rules into typed parts, and records what does not convert. The semantic
+//! rules are [`crate::check`]'s; [`crate::build`] runs both and fails with every problem.
 
 pub mod bundle;
+pub mod rule;
 pub mod template;
 pub mod types;
 
@@ -14,11 +16,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::diag::{Loc, Problems};
-use crate::error::{Error, Result};
-use crate::format::{Defaults, History, OnSubscribeSpec, OwnerSpec, Package, Reserved, Rule, Stability};
+use crate::format::{Defaults, History, Package, Reserved, Stability};
 use crate::ident;
 use crate::load::{Loaded, SourceFile, PROJECT_FILE};
-use template::Template;
+use rule::{Ref, Rule};
+use template::{FanOutTemplate, KeyTemplate, PayloadPath};
 use types::{Ty, TypeBuilder, TypeDef};
 
 /// The whole schema set.
@@ -113,7 +115,7 @@ pub struct ChannelIr {
     /// Subscribe-side streams.
     pub streams: Vec<StreamIr>,
     /// Messages sent on subscribe.
-    pub on_subscribe: Vec<OnSubscribeSpec>,
+    pub on_subscribe: Vec<OnSubscribeIr>,
     /// Events, sorted by name.
     pub events: Vec<EventIr>,
     /// Actions, sorted by name.
@@ -128,9 +130,40 @@ pub struct ChannelIr {
 #[derive(Debug, Clone)]
 pub struct StreamIr {
     /// The key template.
-    pub key: Template,
+    pub key: KeyTemplate,
     /// Its condition.
     pub when: Option<Rule>,
+}
+
+/// A message sent on subscribe.
+#[derive(Debug, Clone)]
+pub struct OnSubscribeIr {
+    /// An event of the channel.
+    pub event: String,
+    /// The payload as written; the server fills the placeholders of its strings.
+    pub payload: Value,
+    /// Every placeholder of the payload's strings, with the string's location.
+    pub placeholders: Vec<(Loc, Ref)>,
+}
+
+/// Where an event's envelope takes `resource_type` and `resource_id` from.
+#[derive(Debug, Clone)]
+pub struct ResourceIr {
+    /// The literal resource type.
+    pub kind: String,
+    /// The payload field holding the id.
+    pub id: PayloadPath,
+}
+
+/// An ownership fact an event carries: resource `id` belongs to `account`.
+#[derive(Debug, Clone)]
+pub struct OwnerIr {
+    /// Resource kind.
+    pub resource: String,
+    /// The payload field holding the resource id.
+    pub id: PayloadPath,
+    /// The payload field holding the owning account id.
+    pub account: PayloadPath,
 }
 
 /// An event.
@@ -149,11 +182,11 @@ pub struct EventIr {
     /// Bundled schema of the whole envelope carrying this event.
     pub envelope_schema: Value,
     /// Fan-out templates.
-    pub publish_to: Vec<Template>,
-    /// Resource fields of the envelope: the literal type and the JSON pointer of the id.
-    pub resource: Option<(String, String)>,
-    /// Ownership fact fed to the registry; ids as JSON pointers.
-    pub owner: Option<OwnerSpec>,
+    pub publish_to: Vec<FanOutTemplate>,
+    /// Resource fields of the envelope.
+    pub resource: Option<ResourceIr>,
+    /// Ownership fact fed to the registry.
+    pub owner: Option<OwnerIr>,
     /// Going away.
     pub deprecated: bool,
 }
@@ -201,19 +234,20 @@ pub struct ActionIr {
 /// Default backend path of `forward` actions.
 pub const DEFAULT_FORWARD_PATH: &str = "/cable/actions";
 
-/// Builds and checks the IR.
+/// Builds the IR, recording in `problems` everything that does not convert.
 ///
-/// # Errors
-/// [`Error::Invalid`] with every diagnostic found.
-pub fn build(loaded: &Loaded) -> Result<Ir> {
+/// The IR is whole only when nothing was recorded: what failed is left out or stands in
+/// (as [`Ty::Any`], or see [`rule::build`]), so checks can still run on the rest and report
+/// every problem at once. Only [`crate::build`], which refuses an IR with problems, hands
+/// one on to the emitters.
+pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
     let files = &loaded.files;
     let mut tb = TypeBuilder::new(files);
     let project_loc = Loc::new(PROJECT_FILE, "");
     let claims = tb.root(&project_loc.child("claims"), &loaded.project.claims.0, "Claims");
     let ids = tb.ids().clone();
     let claims_schema = bundle::bundle(files, &ids, PROJECT_FILE, &loaded.project.claims.0);
-    let mut problems = Problems::default();
-    let envelope = envelope_fields(&project_loc.child("envelope"), &loaded.project.envelope.0, &mut problems);
+    let envelope = envelope_fields(&project_loc.child("envelope"), &loaded.project.envelope.0, problems);
 
     let mut channels = Vec::new();
     for (rel, file) in &loaded.channels {
@@ -227,11 +261,28 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
             let payload = tb.root(&eloc.child("payload"), &spec.payload.0, &format!("{prefix}{ident}Payload"));
             let mut publish_to = Vec::new();
             for (i, t) in spec.publish_to.iter().enumerate() {
+                let tloc = eloc.child("publish_to").child(&i.to_string());
                 match template::parse(t) {
-                    Ok(t) => publish_to.push(t),
-                    Err(e) => problems.at(&eloc.child("publish_to").child(&i.to_string()), e, "write a key such as `ai_orchestration:workflow_run:{payload.workflow_run.id}`"),
+                    Ok(t) => match t.typed(PayloadPath::from_segments) {
+                        Ok(t) => publish_to.push(t),
+                        Err(refused) => refused.iter().for_each(|path| not_a_payload_path(&tloc, &path.join("."), problems)),
+                    },
+                    Err(e) => problems.at(&tloc, e, "write a key such as `ai_orchestration:workflow_run:{payload.workflow_run.id}`"),
                 }
             }
+            let path = |loc: Loc, text: &str, problems: &mut Problems| {
+                let path = PayloadPath::parse(text);
+                if path.is_none() {
+                    not_a_payload_path(&loc, text, problems);
+                }
+                path
+            };
+            let resource = spec.resource.as_ref().and_then(|r| Some(ResourceIr { kind: r.kind.clone(), id: path(eloc.child("resource").child("id"), &r.id, problems)? }));
+            let owner = spec.owner.as_ref().and_then(|o| {
+                let oloc = eloc.child("owner");
+                let (id, account) = (path(oloc.child("id"), &o.id, problems), path(oloc.child("account"), &o.account, problems));
+                Some(OwnerIr { resource: o.resource.clone(), id: id?, account: account? })
+            });
             let payload_schema = bundle::bundle(files, &ids, rel, &spec.payload.0);
             let envelope_schema = envelope_schema(&envelope, name, &spec.payload.0, files, &ids, rel);
             events.push(EventIr {
@@ -242,8 +293,8 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
                 payload_schema,
                 envelope_schema,
                 publish_to,
-                resource: spec.resource.as_ref().map(|r| (r.kind.clone(), path_pointer(&r.id))),
-                owner: spec.owner.clone(),
+                resource,
+                owner,
                 deprecated: spec.deprecated,
             });
         }
@@ -279,11 +330,31 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
         }
         let mut streams = Vec::new();
         for (i, s) in file.streams.iter().enumerate() {
+            let sloc = loc.child("streams").child(&i.to_string());
+            let when = s.when.as_ref().map(|w| rule::build(&sloc.child("when"), w, problems));
+            let kloc = sloc.child("key");
             match template::parse(&s.key) {
-                Ok(key) => streams.push(StreamIr { key, when: s.when.clone() }),
-                Err(e) => problems.at(&loc.child("streams").child(&i.to_string()).child("key"), e, "write a key such as `ai_conversation:{params.conversation_id}`"),
+                Ok(key) => match key.typed(Ref::from_segments) {
+                    Ok(key) => streams.push(StreamIr { key, when }),
+                    Err(refused) => {
+                        for path in refused {
+                            problems.at(&kloc, format!("placeholder `{{{}}}` is not allowed in a subscribe stream", path.join(".")), "stream keys may use `{params.<name>}` and `{claims.<name>}`");
+                        }
+                    }
+                },
+                Err(e) => problems.at(&kloc, e, "write a key such as `ai_conversation:{params.conversation_id}`"),
             }
         }
+        let on_subscribe = file
+            .on_subscribe
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut placeholders = Vec::new();
+                on_subscribe_placeholders(&loc.child("on_subscribe").child(&i.to_string()).child("payload"), &m.payload, &mut placeholders, problems);
+                OnSubscribeIr { event: m.event.clone(), payload: m.payload.clone(), placeholders }
+            })
+            .collect();
         channels.push(ChannelIr {
             name: file.channel.clone(),
             module: ident::channel_module(&file.channel),
@@ -294,9 +365,9 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
             designed_here: file.designed_here,
             params,
             params_schema: bundle::bundle(files, &ids, rel, &file.params.0),
-            authorize: file.authorize.clone(),
+            authorize: rule::build(&loc.child("authorize"), &file.authorize, problems),
             streams,
-            on_subscribe: file.on_subscribe.clone(),
+            on_subscribe,
             events,
             actions,
             history: file.history.unwrap_or(loaded.project.defaults.history),
@@ -306,18 +377,31 @@ pub fn build(loaded: &Loaded) -> Result<Ir> {
     channels.sort_by(|a, b| a.name.cmp(&b.name));
     let types = std::mem::take(&mut tb.types);
     problems.0.extend(tb.problems.0);
-    let ir = Ir { package: loaded.project.package.clone(), defaults: loaded.project.defaults.clone(), claims_schema, claims, envelope, types, channels };
-    crate::check::run(&ir, loaded, &mut problems);
-    if problems.is_empty() {
-        Ok(ir)
-    } else {
-        Err(Error::Invalid(problems.into_diagnostics(&loaded.display_dir, files)))
-    }
+    Ir { package: loaded.project.package.clone(), defaults: loaded.project.defaults.clone(), claims_schema, claims, envelope, types, channels }
 }
 
-/// `payload.workflow_run.id` → `/workflow_run/id`.
-pub fn path_pointer(path: &str) -> String {
-    path.split('.').skip(1).map(|s| format!("/{}", crate::load::yaml::escape_token(s))).collect()
+fn not_a_payload_path(loc: &Loc, text: &str, problems: &mut Problems) {
+    problems.at(loc, format!("`{text}` must start with `payload.`"), "name a field of the event payload, e.g. `payload.account_id`: the server reads it from each published payload");
+}
+
+/// The `{params.x}` / `{claims.x}` placeholders of an `on_subscribe` payload's strings.
+fn on_subscribe_placeholders(loc: &Loc, v: &Value, out: &mut Vec<(Loc, Ref)>, problems: &mut Problems) {
+    match v {
+        Value::String(s) if s.contains('{') => match template::parse(s) {
+            Ok(t) => match t.typed(Ref::from_segments) {
+                Ok(t) => out.extend(t.vars().map(|r| (loc.clone(), r.clone()))),
+                Err(refused) => {
+                    for path in refused {
+                        problems.at(loc, format!("placeholder `{{{}}}` names no declared param or claim", path.join(".")), "use `{params.<name>}` or `{claims.<name>}`");
+                    }
+                }
+            },
+            Err(e) => problems.at(loc, e, "use `{params.<name>}` or `{claims.<name>}` placeholders"),
+        },
+        Value::Object(o) => o.iter().for_each(|(k, v)| on_subscribe_placeholders(&loc.child(k), v, out, problems)),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| on_subscribe_placeholders(&loc.child(&i.to_string()), v, out, problems)),
+        _ => {}
+    }
 }
 
 fn envelope_fields(loc: &Loc, schema: &Value, problems: &mut Problems) -> Vec<EnvelopeField> {

@@ -1,32 +1,47 @@
-//! Stream-key templates: `ai_orchestration:workflow_run:{params.id}`.
+//! Key templates: `ai_orchestration:workflow_run:{params.id}`.
 //!
-//! A template is literal text and `{root.path}` placeholders. [`unifies`] decides whether
-//! two templates can produce the same key, treating each placeholder as one or more
-//! key-safe characters (never `:`), which is what the coherence check needs.
+//! A template is literal text and `{root.path}` placeholders. [`parse`] checks the syntax
+//! and yields the placeholders as dotted paths; the IR then types them ([`Template::typed`]):
+//! a subscribe stream reads a [`Ref`] (`{params.x}`, `{claims.x}`), a fan-out template a
+//! [`PayloadPath`] (`{payload.a.b}`). [`unifies`] decides whether two templates can produce
+//! the same key, treating each placeholder as one or more key-safe characters (never `:`),
+//! which is what the coherence check needs.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+
+use super::rule::Ref;
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
+pub enum Part<V> {
     /// Literal text.
     Lit(String),
-    /// A placeholder: `["params", "id"]`, `["payload", "workflow_run", "id"]`.
-    Var(Vec<String>),
+    /// A placeholder.
+    Var(V),
 }
 
-/// A parsed template.
+/// A parsed template whose placeholders are `V`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
+pub struct Template<V> {
     /// As written.
     pub source: String,
     /// Its pieces.
-    pub parts: Vec<Part>,
+    pub parts: Vec<Part<V>>,
 }
 
-impl Template {
+/// A placeholder as written: its dotted path, `["params", "id"]`.
+pub type Path = Vec<String>;
+
+/// The key of a subscribe-side stream (and the text of `on_subscribe` strings).
+pub type KeyTemplate = Template<Ref>;
+
+/// A fan-out target of an event.
+pub type FanOutTemplate = Template<PayloadPath>;
+
+impl<V> Template<V> {
     /// The placeholders, in order.
-    pub fn vars(&self) -> impl Iterator<Item = &Vec<String>> {
+    pub fn vars(&self) -> impl Iterator<Item = &V> {
         self.parts.iter().filter_map(|p| match p {
             Part::Var(v) => Some(v),
             Part::Lit(_) => None,
@@ -34,15 +49,72 @@ impl Template {
     }
 }
 
+impl Template<Path> {
+    /// Types every placeholder with `f`; on failure, the paths `f` refused, in order.
+    pub fn typed<W>(self, f: impl Fn(&[String]) -> Option<W>) -> Result<Template<W>, Vec<Path>> {
+        let mut parts = Vec::new();
+        let mut refused = Vec::new();
+        for part in self.parts {
+            match part {
+                Part::Lit(s) => parts.push(Part::Lit(s)),
+                Part::Var(path) => match f(&path) {
+                    Some(v) => parts.push(Part::Var(v)),
+                    None => refused.push(path),
+                },
+            }
+        }
+        if refused.is_empty() {
+            Ok(Template { source: self.source, parts })
+        } else {
+            Err(refused)
+        }
+    }
+}
+
+/// A field of an event payload, `payload.workflow_run.id`: the property names from its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadPath(pub Vec<String>);
+
+impl PayloadPath {
+    /// `payload.a.b` split into segments; `None` unless it starts with `payload` and names a field.
+    pub fn from_segments(path: &[String]) -> Option<PayloadPath> {
+        match path {
+            [root, rest @ ..] if root == "payload" && !rest.is_empty() => Some(PayloadPath(rest.to_vec())),
+            _ => None,
+        }
+    }
+
+    /// Parses `payload.a.b`.
+    pub fn parse(text: &str) -> Option<PayloadPath> {
+        let path: Vec<String> = text.split('.').map(str::to_owned).collect();
+        PayloadPath::from_segments(&path)
+    }
+
+    /// The JSON pointer of the field inside the payload: `/workflow_run/id`.
+    pub fn pointer(&self) -> String {
+        self.0.iter().map(|s| format!("/{}", crate::diag::escape_token(s))).collect()
+    }
+}
+
+impl fmt::Display for PayloadPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("payload")?;
+        for s in &self.0 {
+            write!(f, ".{s}")?;
+        }
+        Ok(())
+    }
+}
+
 fn is_literal_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.')
 }
 
-/// Parses a template.
+/// Parses a template's syntax; its placeholders stay dotted paths until typed.
 ///
 /// # Errors
 /// A sentence naming the first problem.
-pub fn parse(source: &str) -> Result<Template, String> {
+pub fn parse(source: &str) -> Result<Template<Path>, String> {
     let mut parts = Vec::new();
     let mut rest = source;
     while !rest.is_empty() {
@@ -84,7 +156,7 @@ enum Tok {
     Var,
 }
 
-fn tokens(t: &Template) -> Vec<Tok> {
+fn tokens<V>(t: &Template<V>) -> Vec<Tok> {
     let mut out = Vec::new();
     for p in &t.parts {
         match p {
@@ -119,7 +191,7 @@ fn step(toks: &[Tok], s: St, c: char) -> Option<St> {
 }
 
 /// Whether some key matches both templates.
-pub fn unifies(a: &Template, b: &Template) -> bool {
+pub fn unifies<A, B>(a: &Template<A>, b: &Template<B>) -> bool {
     let (ta, tb) = (tokens(a), tokens(b));
     let mut alphabet: BTreeSet<char> = ta.iter().chain(&tb).filter_map(|t| if let Tok::Char(c) = t { Some(*c) } else { None }).collect();
     if let Some(fresh) = ('a'..='z').chain('A'..='Z').chain('0'..='9').find(|c| !alphabet.contains(c)) {
@@ -152,7 +224,7 @@ pub fn unifies(a: &Template, b: &Template) -> bool {
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> Template {
+    fn t(s: &str) -> Template<Path> {
         parse(s).unwrap()
     }
 

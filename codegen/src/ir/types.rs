@@ -438,7 +438,7 @@ impl<'a> TypeBuilder<'a> {
 }
 
 fn first_line(s: &str) -> String {
-    let line = s.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or(s).trim();
+    let line = s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim();
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 

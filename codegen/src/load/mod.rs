@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::diag::{Loc, Problems};
-use crate::error::{Error, Result};
+use crate::diag::{escape_token, Loc, Problems};
+use crate::error::{Diagnostic, Diagnostics, Error, Result};
 use crate::format::{ChannelFile, ProjectFile};
 use yaml::SourceMap;
 
@@ -92,13 +92,13 @@ pub fn load_texts(display_dir: &str, texts: BTreeMap<String, String>) -> Result<
                     Some(rest) if json => format!("not valid JSON{rest}"),
                     _ => e.message,
                 };
-                let d = crate::error::Diagnostic {
+                let d = Diagnostic {
                     file: crate::diag::display_path(display_dir, &rel),
                     position: e.position,
                     message,
                     help: help.into(),
                 };
-                return Err(Error::Invalid(crate::error::Diagnostics(vec![d])));
+                return Err(Error::Invalid(Diagnostics(vec![d])));
             }
         }
     }
@@ -119,8 +119,23 @@ pub fn load_texts(display_dir: &str, texts: BTreeMap<String, String>) -> Result<
     }
     match project {
         Some(project) if problems.is_empty() => Ok(Loaded { display_dir: display_dir.to_owned(), files, project, channels, models }),
-        _ => Err(Error::Invalid(problems.into_diagnostics(display_dir, &files))),
+        _ => Err(Error::Invalid(diagnostics(display_dir, &files, problems))),
     }
+}
+
+impl Loaded {
+    /// Every problem, located by line and column in the files it points into.
+    pub fn diagnostics(&self, problems: Problems) -> Diagnostics {
+        diagnostics(&self.display_dir, &self.files, problems)
+    }
+}
+
+fn diagnostics(display_dir: &str, files: &BTreeMap<String, SourceFile>, problems: Problems) -> Diagnostics {
+    problems.into_diagnostics(display_dir, |p| match files.get(&p.loc.file) {
+        Some(f) if p.at_key => f.map.key(&p.loc.pointer),
+        Some(f) => f.map.value(&p.loc.pointer),
+        None => Default::default(),
+    })
 }
 
 /// Deserializes a file into its format type, turning serde's error into a located problem.
@@ -133,8 +148,8 @@ fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Opt
                 use serde_path_to_error::Segment;
                 match seg {
                     Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-                    Segment::Map { key } => pointer.push_str(&format!("/{}", yaml::escape_token(key))),
-                    Segment::Enum { variant } => pointer.push_str(&format!("/{}", yaml::escape_token(variant))),
+                    Segment::Map { key } => pointer.push_str(&format!("/{}", escape_token(key))),
+                    Segment::Enum { variant } => pointer.push_str(&format!("/{}", escape_token(variant))),
                     Segment::Unknown => {}
                 }
             }
@@ -142,7 +157,7 @@ fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Opt
             let quoted = |prefix: &str| inner.strip_prefix(prefix).map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
             let (message, at_key, pointer) = if let Some(field) = quoted("unknown field `") {
                 // The path may already end at the unknown key; point at the key, not its value.
-                let token = format!("/{}", yaml::escape_token(&field));
+                let token = format!("/{}", escape_token(&field));
                 let pointer = if pointer.ends_with(&token) { pointer } else { format!("{pointer}{token}") };
                 (format!("unknown key `{field}`"), true, pointer)
             } else if let Some(variant) = quoted("unknown variant `") {

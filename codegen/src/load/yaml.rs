@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
+use crate::diag::escape_token;
 use crate::error::Position;
 
 /// Positions of the nodes of one file, keyed by JSON pointer.
@@ -53,11 +54,6 @@ pub struct ParseError {
     pub position: Position,
     /// What.
     pub message: String,
-}
-
-/// Escapes one JSON-pointer token (RFC 6901).
-pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Parses one YAML document into a value and its source map.

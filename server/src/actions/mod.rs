@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::broker::{self, Publication};
-use crate::codegen_support::{ActionBehaviour, ChannelDescriptor};
+use crate::channels::ChannelDescriptor;
+use crate::codegen_support::ActionBehaviour;
 use crate::hub::{Outbox, SessionId};
 use crate::protocol::frame;
 use crate::validation;
@@ -28,7 +29,7 @@ use crate::validation;
 pub use reply::{ActionError, ErrorCode};
 
 /// Error codes any action may answer (mirrored in the generated TypeScript).
-pub const BUILTIN_ERRORS: &[&str] = &["invalid_request", "unknown_action", "forbidden", "backend_unavailable", "rate_limited"];
+pub use crate::channels::BUILTIN_ERRORS;
 
 /// The key of a `perform` payload that carries the client's correlation id.
 pub const REF_KEY: &str = "$ref";

@@ -10,8 +10,8 @@ pub mod envelope;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::channels::REGISTRY;
-use crate::codegen_support::{ChannelDescriptor, EventDescriptor};
+use crate::channels::{ChannelDescriptor, REGISTRY};
+use crate::codegen_support::EventDescriptor;
 use std::sync::Arc;
 
 use crate::history::HistoryStore;

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use crate::actions::{self, Performer};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
-use crate::codegen_support::ChannelDescriptor;
+use crate::channels::ChannelDescriptor;
 use crate::history::sessions::{self, KeptSession, KeptSubscription};
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, SessionId};

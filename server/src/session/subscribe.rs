@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Internal, Session, Subscription};
-use crate::codegen_support::{ChannelDescriptor, OnSubscribeDescriptor};
+use crate::channels::ChannelDescriptor;
+use crate::codegen_support::OnSubscribeDescriptor;
 use crate::history::ReplayRequest;
 use crate::protocol::command::HistoryRequest;
 use crate::protocol::{frame, identifier, Dialect};

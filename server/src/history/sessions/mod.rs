@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::codegen_support::ChannelDescriptor;
+use crate::channels::ChannelDescriptor;
 
 /// One subscription as kept.
 #[derive(Debug, Clone)]
