@@ -139,7 +139,7 @@ fn relay(app: &App, p: &Performer, event: &str, payload: Value, exclude_sender: 
 }
 
 async fn forward(app: &App, p: &Performer, action: &ActionDescriptor, path: &str, request: Value) -> Result<Value, ActionError> {
-    let Some(base) = app.config.backend_url.as_deref() else {
+    let Some(base) = app.config.backend.url.as_deref() else {
         return Err(ActionError::new("backend_unavailable", "no backend is configured for forwarded actions"));
     };
     let url = format!("{}{}", base.trim_end_matches('/'), path);

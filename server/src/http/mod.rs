@@ -16,7 +16,7 @@ pub use publish::PublishResponse;
 
 /// The application router.
 pub fn router(app: Arc<App>) -> Router {
-    let body_limit = app.config.max_publish_body_bytes as usize;
+    let body_limit = app.config.limits.max_publish_body_bytes;
     Router::new()
         .route("/cable", get(cable::upgrade))
         .route("/broadcast", post(publish::broadcast))
@@ -43,5 +43,5 @@ pub(crate) fn publisher_authorized(app: &App, headers: &axum::http::HeaderMap) -
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| app.config.publisher_key.matches(given.trim()))
+        .is_some_and(|given| app.config.server.publisher_key.matches(given.trim()))
 }

@@ -103,10 +103,10 @@ impl Session {
 
     /// Token bucket over client commands.
     fn admit_command(&mut self) -> bool {
-        let cfg = &self.app.config;
+        let limits = &self.app.config.limits;
         let now = Instant::now();
-        let rate = cfg.commands_per_second as f64;
-        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate).min(cfg.command_burst as f64);
+        let rate = limits.commands_per_second as f64;
+        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate).min(limits.command_burst as f64);
         self.refilled = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -142,12 +142,12 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
                 _ => "unauthorized",
             };
             tracing::info!(request = %hs.request, reason, error = %e, "connection refused");
-            let _ = finish(&mut sink, End::Disconnect(reason, false), Duration::from_millis(app.config.write_timeout_ms as u64)).await;
+            let _ = finish(&mut sink, End::Disconnect(reason, false), app.config.timeouts.write_timeout).await;
             return;
         }
     };
     let id = SessionId::next();
-    let (outbox, mut inbox) = outbox::channel(app.config.max_outbound_queue_bytes);
+    let (outbox, mut inbox) = outbox::channel(app.config.limits.max_outbound_queue_bytes);
     let overflow = inbox.watch();
     let (internal, mut internal_rx) = mpsc::unbounded_channel();
     let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
@@ -164,7 +164,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         subs: HashMap::new(),
         pending: HashSet::new(),
         errors: (0, Instant::now()),
-        tokens: app.config.command_burst as f64,
+        tokens: app.config.limits.command_burst as f64,
         refilled: Instant::now(),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -175,8 +175,8 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
     };
     s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
 
-    let write_timeout = Duration::from_millis(app.config.write_timeout_ms as u64);
-    let ping_every = Duration::from_millis(app.config.ping_interval_ms as u64);
+    let write_timeout = app.config.timeouts.write_timeout;
+    let ping_every = app.config.timeouts.ping_interval;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
