@@ -67,8 +67,7 @@ impl Layer {
     pub(super) fn file(path: &Path) -> Result<Layer, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.to_path_buf(), source })?;
         let parse_error = |message: String| ConfigError::ParseFile { path: path.to_path_buf(), message };
-        // toml's message shows the line and column.
-        let values: Dict = toml::from_str(&text).map_err(|e| parse_error(e.to_string().trim_end().to_owned()))?;
+        let values: Dict = toml::from_str(&text).map_err(|e| parse_error(syntax_error(&text, &e)))?;
         check_keys(&values, "").map_err(parse_error)?;
         Ok(Layer { metadata: Metadata::from(FILE, path), values })
     }
@@ -114,6 +113,16 @@ impl Layer {
         }
         layer
     }
+}
+
+/// Where and what, without toml's snippet of the line: the line may hold a secret.
+fn syntax_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    let Some(at) = error.span().map(|span| span.start.min(text.len())) else { return message };
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 /// Reads an environment value the way its setting's type needs it.
@@ -206,12 +215,15 @@ mod tests {
             ("[extra]\n", "extra"),
             ("dev = true\n", "dev"),
             ("auth = 5\n", "[auth]"),
-            ("bind = \n", "line 1"),
+            ("bind = \n", "line 1, column 8"),
+            ("[auth]\nsecret = \"hunter2-unterminated\n", "line 2"),
         ] {
             let err = load_file(&dir, text, &minimal_env()).expect_err(text);
             let msg = err.to_string();
             assert!(matches!(err, ConfigError::ParseFile { .. }) && msg.contains(needle) && msg.contains("c.toml"), "{msg}");
         }
+        let err = load_file(&dir, "[auth]\nsecret = \"hunter2-unterminated\n", &[]).expect_err("unterminated");
+        assert!(!err.to_string().contains("hunter2"), "a syntax error must not quote the line: {err}");
         let err = Config::load_from(&ServeArgs { config: Some(dir.0.join("missing.toml")), ..ServeArgs::default() }, env_of(&minimal_env())).expect_err("missing");
         assert!(matches!(err, ConfigError::ReadFile { .. }), "{err}");
     }

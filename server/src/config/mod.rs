@@ -11,6 +11,19 @@
 //! an unknown `CABLEWAY_*` variable a warning, each naming the nearest setting: a misspelt
 //! limit silently falling back to its default is worse than refusing to start.
 //!
+//! # Adding a setting
+//!
+//! 1. Add the field, with a one-line doc comment (the README's "meaning"), to its
+//!    component, and its default to the component's `Default`. Durations carry their unit in
+//!    the key (`#[serde(rename = "x_ms", with = "super::units::millis")]`, `#[schemars(with = "u64")]`);
+//!    a lower bound is `#[schemars(range(min = 1))]`.
+//! 2. If it wants a flag, add a field to [`ServeArgs`] named after the variable without
+//!    `CABLEWAY_`.
+//! 3. Run `UPDATE_GOLDEN=1 cargo test -p cableway-tests --test config` to add its README row.
+//!
+//! A new table is a new component: a struct like [`Limits`], a field of [`Config`] and one
+//! `extract` line in `load.rs`; its variables are `CABLEWAY_<TABLE>_<KEY>`.
+//!
 //! # The TOML file
 //!
 //! ```toml
@@ -48,6 +61,7 @@ pub mod registry;
 mod secret;
 mod server;
 mod timeouts;
+mod units;
 
 use std::net::SocketAddr;
 

@@ -13,31 +13,31 @@ use serde::{Deserialize, Serialize};
 #[schemars(extend("x-env-prefix" = "CABLEWAY_"))]
 pub struct Timeouts {
     /// How long a backend authorization answer is reused; 0 disables the cache.
-    #[serde(rename = "resolver_cache_ttl_ms", with = "millis")]
+    #[serde(rename = "resolver_cache_ttl_ms", with = "super::units::millis")]
     #[schemars(with = "u64")]
     pub resolver_cache_ttl: Duration,
     /// Budget of one backend authorization call.
-    #[serde(rename = "resolver_timeout_ms", with = "millis")]
+    #[serde(rename = "resolver_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub resolver_timeout: Duration,
     /// Budget of one forwarded action.
-    #[serde(rename = "forward_timeout_ms", with = "millis")]
+    #[serde(rename = "forward_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub forward_timeout: Duration,
     /// Interval between `ping` frames.
-    #[serde(rename = "ping_interval_ms", with = "millis")]
+    #[serde(rename = "ping_interval_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub ping_interval: Duration,
     /// Budget of one socket write before the client counts as stalled.
-    #[serde(rename = "write_timeout_ms", with = "millis")]
+    #[serde(rename = "write_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub write_timeout: Duration,
     /// How long shutdown waits for connections to close after `server_restart`.
-    #[serde(rename = "drain_timeout_ms", with = "millis")]
+    #[serde(rename = "drain_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub drain_timeout: Duration,
     /// How long a disconnected session can be resumed (`?sid=`).
-    #[serde(rename = "session_ttl_seconds", with = "seconds")]
+    #[serde(rename = "session_ttl_seconds", with = "super::units::seconds")]
     #[schemars(with = "u64", range(min = 1))]
     pub session_ttl: Duration,
 }
@@ -53,35 +53,5 @@ impl Default for Timeouts {
             drain_timeout: Duration::from_millis(30_000),
             session_ttl: Duration::from_secs(300),
         }
-    }
-}
-
-/// A `Duration` as whole milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-/// A `Duration` as whole seconds.
-mod seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_secs)
     }
 }
