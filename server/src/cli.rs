@@ -102,9 +102,30 @@ impl Cli {
     /// Parses the process arguments (exiting with clap's message on an error), with each
     /// setting's environment variable shown in `--help`.
     pub fn from_env() -> Cli {
-        let command = Cli::command().mut_subcommand("serve", crate::config::with_env_in_help).mut_subcommand("token", crate::config::with_env_in_help);
+        let command = Cli::command().mut_subcommand("serve", with_env_in_help).mut_subcommand("token", with_env_in_help);
         Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
     }
+}
+
+/// Adds `[env: CABLEWAY_…]` to the help of every flag that has a setting, as clap's `env`
+/// attribute did when it also read the variable.
+fn with_env_in_help(command: clap::Command) -> clap::Command {
+    let ids: Vec<String> = command.get_arguments().map(|a| a.get_id().to_string()).collect();
+    ids.into_iter().fold(command, |command, id| {
+        let Some(setting) = crate::config::registry::by_env(&format!("{}{}", crate::config::registry::ENV_PREFIX, id.to_ascii_uppercase())) else { return command };
+        command.mut_arg(id, |arg| {
+            let note = |help: &clap::builder::StyledStr| format!("{help} [env: {}]", setting.env);
+            let long = arg.get_long_help().map(note);
+            let arg = match arg.get_help().map(note) {
+                Some(help) => arg.help(help),
+                None => arg,
+            };
+            match long {
+                Some(long) => arg.long_help(long),
+                None => arg,
+            }
+        })
+    })
 }
 
 /// The command to regenerate, as printed in staleness errors.

@@ -1,14 +1,17 @@
 //! The flags of `cableway serve` (and the key flags `cableway token` shares). A flag is the
 //! top layer of the configuration; its field is named after its setting's variable without
 //! `CABLEWAY_` (`jwt_secret` sets `CABLEWAY_JWT_SECRET`'s setting), which is how
-//! [`registry`](super::registry) pairs them. Flags read no environment: that is the next layer.
+//! [`registry`](super::registry) pairs them. Flags read no environment: that is the next
+//! layer. `--help` shows each flag's variable (`cli.rs` adds it from the registry).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{registry, JwtAlgorithm, ResolverKind, Secret};
+use super::auth::JwtAlgorithm;
+use super::backend::ResolverKind;
+use super::secret::Secret;
 
 /// Flags that say which key verifies (and may sign) tokens; shared by `serve` and `token`.
 #[derive(Clone, Debug, Default, clap::Args, Serialize)]
@@ -68,30 +71,9 @@ pub struct ServeArgs {
     pub resolver: Option<ResolverKind>,
 }
 
-/// Adds `[env: CABLEWAY_…]` to the help of every flag that has a setting, as clap's `env`
-/// attribute did when it also read the variable.
-pub fn with_env_in_help(command: clap::Command) -> clap::Command {
-    let ids: Vec<String> = command.get_arguments().map(|a| a.get_id().to_string()).collect();
-    ids.into_iter().fold(command, |command, id| {
-        let Some(setting) = registry::by_env(&format!("{}{}", registry::ENV_PREFIX, id.to_ascii_uppercase())) else { return command };
-        command.mut_arg(id, |arg| {
-            let note = |help: &clap::builder::StyledStr| format!("{help} [env: {}]", setting.env);
-            let long = arg.get_long_help().map(note);
-            let arg = match arg.get_help().map(note) {
-                Some(help) => arg.help(help),
-                None => arg,
-            };
-            match long {
-                Some(long) => arg.long_help(long),
-                None => arg,
-            }
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use clap::{CommandFactory, Parser};
+    use clap::Parser;
 
     use super::*;
 
@@ -111,9 +93,5 @@ mod tests {
         assert_eq!(cli.serve.origins.len(), 2);
         assert_eq!(cli.serve.resolver, Some(ResolverKind::Http));
         assert!(Cli::try_parse_from(["cableway", "--jwt-algorithm", "none"]).is_err());
-        let help = with_env_in_help(Cli::command()).render_help().to_string();
-        for env in ["[env: CABLEWAY_BIND]", "[env: CABLEWAY_JWT_SECRET]", "[env: CABLEWAY_ORIGINS]", "[env: CABLEWAY_CONFIG]"] {
-            assert!(help.contains(env), "{env} missing from:\n{help}");
-        }
     }
 }

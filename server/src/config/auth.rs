@@ -8,7 +8,8 @@ use figment::value::magic::RelativePathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{ConfigError, Secret};
+use super::error::ConfigError;
+use super::secret::Secret;
 
 /// Minimum length of an HS256 secret and of the publisher key outside `--dev`.
 ///

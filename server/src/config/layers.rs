@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use figment::value::{Dict, Map, Value};
 use figment::{Metadata, Profile, Provider};
 
+use super::error::ConfigError;
 use super::registry::{self, Kind, Setting, ENV_PREFIX};
-use super::ConfigError;
 
 const FILE: &str = "TOML file";
 const ENV: &str = "environment";

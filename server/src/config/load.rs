@@ -8,9 +8,13 @@ use figment::Figment;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::auth::SECRET_HINT;
+use super::args::{KeyArgs, ServeArgs};
+use super::auth::{AuthConfig, MIN_SECRET_BYTES, SECRET_HINT};
+use super::components::Config;
+use super::error::ConfigError;
 use super::layers::{self, Layer};
-use super::{registry, AuthConfig, Config, ConfigError, KeyArgs, Secret, MIN_SECRET_BYTES};
+use super::registry;
+use super::secret::Secret;
 
 /// The process environment, as [`Config::load_from`] takes it. Variables whose name or
 /// value is not UTF-8 are left out, as if unset.
@@ -18,7 +22,25 @@ pub fn process_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
 }
 
-pub(super) fn load(args: &super::ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+impl Config {
+    /// Resolves the configuration from `args`, the process environment and the config file.
+    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
+        Config::load_from(args, process_env())
+    }
+
+    /// Resolves the configuration with `env` standing for the environment (tests pass a list).
+    /// An empty variable counts as unset.
+    pub fn load_from(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        load(args, env)
+    }
+
+    /// Checks the rules that involve more than one setting, and every declared range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate(self)
+    }
+}
+
+fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
     let (figment, warnings) = layered(args, env)?;
     let mut config = Config {
         server: extract(&figment, None)?,
@@ -85,7 +107,7 @@ fn extract<T: DeserializeOwned>(figment: &Figment, table: Option<&str>) -> Resul
     .map_err(|e| layers::from_figment(e, table))
 }
 
-pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+fn validate(config: &Config) -> Result<(), ConfigError> {
     let dev = config.server.dev;
     config.auth.validate(dev)?;
     let key = &config.server.publisher_key;

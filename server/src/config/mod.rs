@@ -53,6 +53,7 @@
 mod args;
 mod auth;
 mod backend;
+mod components;
 mod error;
 mod layers;
 mod limits;
@@ -63,87 +64,16 @@ mod server;
 mod timeouts;
 mod units;
 
-use std::net::SocketAddr;
-
-use schemars::JsonSchema;
-use serde::Serialize;
-
-pub use args::{with_env_in_help, KeyArgs, ServeArgs};
+pub use args::{KeyArgs, ServeArgs};
 pub use auth::{AuthConfig, JwtAlgorithm, MAX_LEEWAY_SECONDS, MIN_SECRET_BYTES};
 pub use backend::{BackendConfig, ResolverKind};
+pub use components::Config;
 pub use error::ConfigError;
 pub use limits::Limits;
 pub use load::{load_auth, process_env};
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use timeouts::Timeouts;
-
-/// Everything `cableway serve` runs with, validated.
-///
-/// The top-level keys of the TOML file are the fields of [`ServerConfig`] and
-/// [`BackendConfig`]; each other component is a table.
-#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
-pub struct Config {
-    /// Listen address, keys, origins, runtime, logs.
-    #[serde(flatten)]
-    pub server: ServerConfig,
-    /// The application backend and the resolver.
-    #[serde(flatten)]
-    pub backend: BackendConfig,
-    /// `[auth]`: JWT verification.
-    pub auth: AuthConfig,
-    /// `[limits]`.
-    pub limits: Limits,
-    /// `[timeouts]`.
-    pub timeouts: Timeouts,
-    /// Variables whose values `--dev` generated at random (say so at startup, without the
-    /// values).
-    #[serde(skip)]
-    pub generated: Vec<&'static str>,
-    /// What to warn about at startup: `CABLEWAY_*` variables that are no setting.
-    #[serde(skip)]
-    pub warnings: Vec<String>,
-}
-
-impl Config {
-    /// Resolves the configuration from `args`, the process environment and the config file.
-    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
-        Config::load_from(args, process_env())
-    }
-
-    /// Resolves the configuration with `env` standing for the environment (tests pass a list).
-    /// An empty variable counts as unset.
-    pub fn load_from(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-        load::load(args, env)
-    }
-
-    /// A valid HS256 configuration with fixed, public secrets ([`Config::TEST_JWT_SECRET`],
-    /// [`Config::TEST_PUBLISHER_KEY`]), port 0, and every other setting at its default. For
-    /// tests only.
-    pub fn for_tests() -> Config {
-        Config {
-            server: ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 0)), publisher_key: Secret::new(Config::TEST_PUBLISHER_KEY), ..ServerConfig::default() },
-            auth: AuthConfig { secret: Some(Secret::new(Config::TEST_JWT_SECRET)), ..AuthConfig::default() },
-            ..Config::default()
-        }
-    }
-
-    /// The HS256 secret of [`Config::for_tests`].
-    pub const TEST_JWT_SECRET: &'static str = "cableway-test-jwt-secret-0123456789abcdef";
-    /// The publisher key of [`Config::for_tests`].
-    pub const TEST_PUBLISHER_KEY: &'static str = "cableway-test-publisher-key-0123456789abcdef";
-
-    /// Whether a WebSocket upgrade with this `Origin` header may proceed
-    /// ([`ServerConfig::origin_allowed`]).
-    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        self.server.origin_allowed(origin)
-    }
-
-    /// Checks the rules that involve more than one setting, and every declared range.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        load::validate(self)
-    }
-}
 
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,8 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use super::{Config, ServeArgs};
+use super::args::ServeArgs;
+use super::components::Config;
 
 /// What every variable name starts with.
 pub const ENV_PREFIX: &str = "CABLEWAY_";
