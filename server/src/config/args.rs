@@ -61,7 +61,7 @@ pub struct ServeArgs {
     pub publisher_key: Option<Secret>,
     /// Allowed browser Origin, exactly `scheme://host[:port]` (repeatable; the environment
     /// variable takes a comma-separated list).
-    #[arg(long = "origin", value_name = "ORIGIN")]
+    #[arg(long = "origin", value_delimiter = ',', value_name = "ORIGIN")]
     pub origins: Vec<String>,
     /// Base URL of the application backend (http or https).
     #[arg(long, value_name = "URL")]

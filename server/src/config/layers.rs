@@ -94,24 +94,26 @@ impl Layer {
         Ok((layer, warnings))
     }
 
-    /// The flags given: `args` serialized, each field named after its setting's variable.
-    /// Unset flags (`None`, `false`, no values) are left to the lower layers.
-    pub(super) fn flags(args: &impl serde::Serialize) -> Layer {
+    /// The flags given: `args` serialized, each field named after its setting's variable
+    /// (`registry`'s tests check that every `serve` flag is). Unset flags (`None`, `false`, no
+    /// values) are left to the lower layers.
+    pub(super) fn flags(args: &impl serde::Serialize) -> Result<Layer, ConfigError> {
         let mut layer = Layer::new(Metadata::named(FLAGS));
-        let given = Value::serialize(args).ok().and_then(Value::into_dict).unwrap_or_default();
-        for (id, value) in given {
+        let given = Value::serialize(args).map_err(|e| ConfigError::invalid("the flags", e.to_string()))?;
+        for (id, value) in given.into_dict().unwrap_or_default() {
             let unset = match &value {
                 Value::Empty(..) => true,
                 Value::Bool(_, b) => !b,
                 Value::Array(_, a) => a.is_empty(),
                 _ => false,
             };
-            // Every flag is a setting: `registry`'s tests check the pairing.
-            if let (false, Some(setting)) = (unset, registry::by_env(&format!("{ENV_PREFIX}{}", id.to_ascii_uppercase()))) {
-                layer.set(setting, value);
+            if unset {
+                continue;
             }
+            let setting = registry::by_env(&format!("{ENV_PREFIX}{}", id.to_ascii_uppercase())).ok_or_else(|| ConfigError::invalid(format!("--{id}"), "is no setting"))?;
+            layer.set(setting, value);
         }
-        layer
+        Ok(layer)
     }
 }
 

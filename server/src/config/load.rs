@@ -88,7 +88,7 @@ pub fn load_auth(config: Option<&Path>, keys: &KeyArgs, env: impl IntoIterator<I
 /// Defaults, then the file, then the environment, then the flags.
 fn layered(flags: &impl Serialize, env: impl IntoIterator<Item = (String, String)>) -> Result<(Figment, Vec<String>), ConfigError> {
     let (env, warnings) = Layer::environment(env)?;
-    let flags = Layer::flags(flags);
+    let flags = Layer::flags(flags)?;
     // Only a flag or a variable names the file.
     let file = flags.get("config").or_else(|| env.get("config")).and_then(|v| v.as_str()).map(PathBuf::from);
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
