@@ -1,7 +1,6 @@
 //! Shared server state: one [`App`] behind an `Arc`, handed to every handler and session.
 
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -49,6 +48,15 @@ pub enum StartError {
     /// `resolver = "http"` without a backend URL.
     #[error("resolver `http` needs `backend_url` (CABLEWAY_BACKEND_URL)")]
     NoBackend,
+    /// An HTTP client to the backend cannot be built (its TLS or DNS setup failed); building a
+    /// default one instead would silently drop its timeout.
+    #[error("cannot build the HTTP client for {purpose}: {source}")]
+    HttpClient {
+        /// What the client is for.
+        purpose: &'static str,
+        /// Why reqwest refused.
+        source: reqwest::Error,
+    },
 }
 
 impl App {
@@ -58,17 +66,19 @@ impl App {
     /// [`StartError`] for unusable settings.
     pub fn new(config: Config) -> Result<Self, StartError> {
         let verifier = Verifier::new(&config.auth).map_err(|e| StartError::Auth(e.to_string()))?;
-        let ownership = match config.resolver {
+        let timeouts = &config.timeouts;
+        let ownership = match config.backend.resolver {
             ResolverKind::Registry => Ownership::Registry(Registry::default()),
             ResolverKind::Http => {
-                let url = config.backend_url.as_deref().ok_or(StartError::NoBackend)?;
-                Ownership::Http(Callback::new(url, Duration::from_millis(config.resolver_timeout_ms as u64), Duration::from_millis(config.resolver_cache_ttl_ms as u64)))
+                let url = config.backend.url.as_deref().ok_or(StartError::NoBackend)?;
+                let callback = Callback::new(url, timeouts.resolver_timeout, timeouts.resolver_cache_ttl).map_err(|source| StartError::HttpClient { purpose: "the http resolver", source })?;
+                Ownership::Http(callback)
             }
         };
-        let backend = reqwest::Client::builder().timeout(Duration::from_millis(config.forward_timeout_ms as u64)).build().unwrap_or_default();
+        let backend = reqwest::Client::builder().timeout(timeouts.forward_timeout).build().map_err(|source| StartError::HttpClient { purpose: "forwarded actions", source })?;
         crate::validation::warm_up();
         let now = crate::auth::unix_now().max(0) as u64;
-        let resume = Box::new(MemorySessions::new(Duration::from_secs(config.session_ttl_seconds)));
+        let resume = Box::new(MemorySessions::new(timeouts.session_ttl));
         Ok(App {
             config,
             verifier,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Cableway: a real-time channel server whose channels are declared, not coded.
 #[derive(Debug, Parser)]
@@ -100,6 +100,36 @@ pub struct ReleaseArgs {
     /// The schema directory; the lock goes to <schema>/lock/<version>.json.
     #[arg(long, default_value = "schema")]
     pub schema: PathBuf,
+}
+
+impl Cli {
+    /// Parses the process arguments (exiting with clap's message on an error), with each
+    /// setting's environment variable shown in `--help`.
+    pub fn from_env() -> Cli {
+        let command = Cli::command().mut_subcommand("serve", with_env_in_help).mut_subcommand("token", with_env_in_help);
+        Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// Adds `[env: CABLEWAY_…]` to the help of every flag that has a setting, as clap's `env`
+/// attribute did when it also read the variable.
+fn with_env_in_help(command: clap::Command) -> clap::Command {
+    let ids: Vec<String> = command.get_arguments().map(|a| a.get_id().to_string()).collect();
+    ids.into_iter().fold(command, |command, id| {
+        let Some(setting) = crate::config::registry::by_env(&format!("{}{}", crate::config::registry::ENV_PREFIX, id.to_ascii_uppercase())) else { return command };
+        command.mut_arg(id, |arg| {
+            let note = |help: &clap::builder::StyledStr| format!("{help} [env: {}]", setting.env);
+            let long = arg.get_long_help().map(note);
+            let arg = match arg.get_help().map(note) {
+                Some(help) => arg.help(help),
+                None => arg,
+            };
+            match long {
+                Some(long) => arg.long_help(long),
+                None => arg,
+            }
+        })
+    })
 }
 
 /// The command to regenerate, as printed in staleness errors.
@@ -317,24 +347,28 @@ fn owned_on_disk(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CABLEWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs to stderr with `filter` (the `log` setting, already checked by the config).
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::new(filter);
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
 fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
-    init_tracing();
     let config = crate::config::Config::load(args)?;
+    init_tracing(&config.server.log);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("CABLEWAY_WORKER_THREADS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = config.server.worker_threads {
         rt.worker_threads(n);
     }
     let rt = rt.enable_all().build()?;
     rt.block_on(async move {
-        let listener = crate::server::bind(config.bind, config.listen_backlog as u32)?;
+        let listener = crate::server::bind(config.server.bind, config.limits.listen_backlog)?;
         let addr = listener.local_addr()?;
         let app = std::sync::Arc::new(crate::app::App::new(config)?);
-        if app.config.dev {
+        if app.config.server.dev {
             print_dev_banner(&app, addr)?;
         }
         println!("cableway listening on http://{addr} ({} channels)", crate::channels::REGISTRY.len());
@@ -360,13 +394,13 @@ fn print_dev_banner(app: &crate::app::App, addr: std::net::SocketAddr) -> anyhow
     println!("  dev token (sub dev-user, account dev-account, admin.access, 8 h):");
     println!("    {token}");
     println!("  publisher key:");
-    println!("    {}", app.config.publisher_key.expose());
+    println!("    {}", app.config.server.publisher_key.expose());
     println!();
     println!("  connect:  ws://{addr}/cable?token=<dev token>");
     println!("  subscribe with identifier {{\"channel\":\"NotificationChannel\",\"account_id\":\"dev-account\"}}, then publish:");
     println!();
     println!("    curl -sS -X POST http://{addr}/broadcast \\");
-    println!("      -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' \\", app.config.publisher_key.expose());
+    println!("      -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' \\", app.config.server.publisher_key.expose());
     println!("      -d '{payload}'");
     println!();
     Ok(())

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    match cableway::cli::run(cableway::cli::Cli::parse()) {
+    match cableway::cli::run(cableway::cli::Cli::from_env()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

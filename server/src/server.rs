@@ -69,8 +69,7 @@ where
     let open = app.connections.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(connections = open, "draining: sessions are told server_restart");
     app.sessions.close();
-    let drain = Duration::from_millis(app.config.drain_timeout_ms as u64);
-    if tokio::time::timeout(drain, app.sessions.wait()).await.is_err() {
+    if tokio::time::timeout(app.config.timeouts.drain_timeout, app.sessions.wait()).await.is_err() {
         tracing::warn!(left = app.sessions.len(), "drain timeout passed with sessions still open");
     }
     match tokio::time::timeout(Duration::from_secs(5), server).await {

@@ -56,18 +56,17 @@ pub struct Settings {
 /// The one place tests build a server [`Config`] in code; returns it with its HS256 secret.
 fn config(settings: &Settings) -> (Config, String) {
     let mut config = Config::for_tests();
-    let millis = |d: Duration| u64::try_from(d.as_millis()).expect("a duration in milliseconds");
     if let Some(d) = settings.ping_interval {
-        config.ping_interval_ms = millis(d);
+        config.timeouts.ping_interval = d;
     }
     if let Some(d) = settings.write_timeout {
-        config.write_timeout_ms = millis(d);
+        config.timeouts.write_timeout = d;
     }
     if let Some(n) = settings.commands_per_second {
-        config.commands_per_second = n;
+        config.limits.commands_per_second = n;
     }
     if let Some(n) = settings.command_burst {
-        config.command_burst = n;
+        config.limits.command_burst = n;
     }
     (config, Config::TEST_JWT_SECRET.to_owned())
 }

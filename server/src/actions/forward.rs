@@ -14,7 +14,7 @@ use crate::validation;
 /// outcome, after publishing the events it carries.
 pub(super) async fn forward(app: &App, p: &Performer, action: &ActionDescriptor, path: &str, request: Value) -> Result<Value, ActionError> {
     let unavailable = |message: &str| ActionError::new(ErrorCode::BackendUnavailable, message);
-    let Some(base) = app.config.backend_url.as_deref() else {
+    let Some(base) = app.config.backend.url.as_deref() else {
         return Err(unavailable("no backend is configured for forwarded actions"));
     };
     let url = format!("{}{}", base.trim_end_matches('/'), path);

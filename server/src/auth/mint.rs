@@ -28,7 +28,7 @@ pub struct TokenArgs {
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_ttl)]
     pub ttl: u64,
     /// TOML config file (for its `[auth]` table).
-    #[arg(long, env = "CABLEWAY_CONFIG", value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// The signing key.
     #[command(flatten)]
@@ -86,9 +86,13 @@ pub fn mint(args: &TokenArgs, verifier: &Verifier, now: i64) -> Result<String, M
 }
 
 /// Runs `cableway token`: resolves the key from the flags, the environment and the config
-/// file, and mints a token issued now. Print the result; never log it.
+/// file, and mints a token issued now. Print the result; never log it. Unknown `CABLEWAY_*`
+/// variables are reported on stderr.
 pub fn mint_from_args(args: &TokenArgs) -> Result<String, MintError> {
-    let auth = config::load_auth(args.config.as_deref(), &args.keys, config::process_env)?;
+    let (auth, warnings) = config::load_auth(args.config.as_deref(), &args.keys, config::process_env())?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
     let verifier = Verifier::new(&auth)?;
     mint(args, &verifier, unix_now())
 }
@@ -216,10 +220,10 @@ mod tests {
     #[test]
     fn key_flags_reach_the_signer() {
         let a = args(&["--jwt-secret", "flag-secret-0123456789abcdef0123456789"]);
-        let auth = config::load_auth(None, &a.keys, |_| None).expect("valid");
+        let (auth, _) = config::load_auth(None, &a.keys, []).expect("valid");
         let v = verifier(auth);
         v.verify(&mint(&a, &v, unix_now()).expect("mint")).expect("valid");
-        let err = config::load_auth(None, &args(&[]).keys, |_| None).expect_err("no key");
+        let err = config::load_auth(None, &args(&[]).keys, []).expect_err("no key");
         assert!(err.to_string().contains("CABLEWAY_JWT_SECRET"), "{err}");
     }
 }

@@ -53,13 +53,13 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         Ok(None) => Err(auth::AuthError::Missing),
         Err(e) => Err(e),
     };
-    let cfg = &app.config;
+    let limits = &app.config.limits;
     let mut ws = ws
-        .read_buffer_size(cfg.read_buffer_bytes as usize)
+        .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(0)
-        .max_write_buffer_size(cfg.max_outbound_queue_bytes as usize + 64 * 1024)
-        .max_message_size(cfg.max_inbound_message_bytes as usize)
-        .max_frame_size(cfg.max_inbound_message_bytes as usize);
+        .max_write_buffer_size(limits.max_outbound_queue_bytes + 64 * 1024)
+        .max_message_size(limits.max_inbound_message_bytes)
+        .max_frame_size(limits.max_inbound_message_bytes);
     let dialect = match negotiated {
         Some((name, dialect)) => {
             ws = ws.protocols([name]);

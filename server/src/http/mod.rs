@@ -21,7 +21,7 @@ pub use resources::ResourceError;
 
 /// The application router.
 pub fn router(app: Arc<App>) -> Router {
-    let body_limit = app.config.max_publish_body_bytes as usize;
+    let body_limit = app.config.limits.max_publish_body_bytes;
     Router::new()
         .route("/cable", get(cable::upgrade))
         .route("/broadcast", post(publish::broadcast))

@@ -26,7 +26,7 @@ impl IntoResponse for PublisherKeyRequired {
 pub(super) fn require(app: &App, headers: &HeaderMap) -> Result<(), PublisherKeyRequired> {
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_credentials);
     match given {
-        Some(key) if app.config.publisher_key.matches(key) => Ok(()),
+        Some(key) if app.config.server.publisher_key.matches(key) => Ok(()),
         _ => Err(PublisherKeyRequired),
     }
 }

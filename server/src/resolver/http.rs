@@ -24,9 +24,13 @@ pub struct Callback {
 
 impl Callback {
     /// A callback to `{backend}/cable/authorize`.
-    pub fn new(backend: &str, timeout: Duration, ttl: Duration) -> Self {
-        let client = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
-        Callback { url: format!("{}/cable/authorize", backend.trim_end_matches('/')), client, ttl, cache: Mutex::new(HashMap::new()) }
+    ///
+    /// # Errors
+    /// When reqwest cannot build a client (TLS or resolver setup): the call would otherwise
+    /// run without its timeout.
+    pub fn new(backend: &str, timeout: Duration, ttl: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(Callback { url: format!("{}/cable/authorize", backend.trim_end_matches('/')), client, ttl, cache: Mutex::new(HashMap::new()) })
     }
 
     /// Asks the backend, or the cache.

@@ -122,12 +122,12 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         Err(e) => {
             let reason = e.disconnect_reason();
             tracing::info!(request = %hs.request, reason = reason.as_str(), error = %e, "connection refused");
-            let _ = finish(&mut sink, reason, Duration::from_millis(app.config.write_timeout_ms as u64)).await;
+            let _ = finish(&mut sink, reason, app.config.timeouts.write_timeout).await;
             return;
         }
     };
     let id = SessionId::next();
-    let (outbox, mut inbox) = outbox::channel(app.config.max_outbound_queue_bytes);
+    let (outbox, mut inbox) = outbox::channel(app.config.limits.max_outbound_queue_bytes);
     let overflow = inbox.watch();
     let (internal, mut internal_rx) = mpsc::unbounded_channel();
     let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
@@ -144,7 +144,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         subs: HashMap::new(),
         pending: HashSet::new(),
         errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
-        commands: CommandRate::new(app.config.commands_per_second, app.config.command_burst),
+        commands: CommandRate::new(app.config.limits.commands_per_second, app.config.limits.command_burst),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
@@ -154,8 +154,8 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
     };
     s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
 
-    let write_timeout = Duration::from_millis(app.config.write_timeout_ms as u64);
-    let ping_every = Duration::from_millis(app.config.ping_interval_ms as u64);
+    let write_timeout = app.config.timeouts.write_timeout;
+    let ping_every = app.config.timeouts.ping_interval;
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));

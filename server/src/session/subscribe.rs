@@ -43,7 +43,7 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
         let name: String = parsed.channel.chars().take(64).collect();
         return reject(s, &raw, "unknown_channel", &name);
     };
-    if s.subs.len() + s.pending.len() >= s.app.config.max_subscriptions_per_connection as usize {
+    if s.subs.len() + s.pending.len() >= s.app.config.limits.max_subscriptions_per_connection {
         return reject(s, &raw, "too_many_subscriptions", "per-connection limit reached");
     }
     if let Err(v) = validation::validate(channel.params_schema, &parsed.params) {

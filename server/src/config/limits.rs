@@ -1,0 +1,55 @@
+//! `[limits]`: how much one client or request may take. Environment variables:
+//! `CABLEWAY_<KEY>` (no table prefix, as since the first release).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::channels;
+
+/// Sizes, counts and rates. Every one is at least 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+#[schemars(extend("x-env-prefix" = "CABLEWAY_"))]
+pub struct Limits {
+    /// Largest client frame accepted, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_inbound_message_bytes: usize,
+    /// Bytes queued for one slow client before it is disconnected (`too_slow`).
+    #[schemars(range(min = 1))]
+    pub max_outbound_queue_bytes: usize,
+    /// Subscriptions one connection may hold.
+    #[schemars(range(min = 1))]
+    pub max_subscriptions_per_connection: usize,
+    /// Largest publish request body, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_publish_body_bytes: usize,
+    /// Socket read buffer per connection, in bytes.
+    #[schemars(range(min = 1))]
+    pub read_buffer_bytes: usize,
+    /// `listen(2)` backlog.
+    #[schemars(range(min = 1))]
+    pub listen_backlog: u32,
+    /// Sustained client commands per second per connection.
+    #[schemars(range(min = 1))]
+    pub commands_per_second: u32,
+    /// Commands a connection may send in a burst above the sustained rate.
+    #[schemars(range(min = 1))]
+    pub command_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // The four protocol limits are declared in schema/cableway.yaml so clients and
+            // server agree on them; the build turns them into these constants.
+            max_inbound_message_bytes: channels::MAX_INBOUND_MESSAGE_BYTES as usize,
+            max_outbound_queue_bytes: channels::MAX_OUTBOUND_QUEUE_BYTES as usize,
+            max_subscriptions_per_connection: channels::MAX_SUBSCRIPTIONS_PER_CONNECTION as usize,
+            max_publish_body_bytes: channels::MAX_PUBLISH_BODY_BYTES as usize,
+            read_buffer_bytes: 8192,
+            listen_backlog: 4096,
+            commands_per_second: 50,
+            command_burst: 100,
+        }
+    }
+}
