@@ -103,6 +103,7 @@ pub const RUNTIME_FILES: &[RuntimeFile] = &[
     },
     // The parts `cable.ts` composes; the root reaches their names through `cable.ts`.
     RuntimeFile { name: "connection.ts", source: include_str!("../templates/runtime/connection.ts"), exports: Exports::NONE },
+    RuntimeFile { name: "failover.ts", source: include_str!("../templates/runtime/failover.ts"), exports: Exports::NONE },
     RuntimeFile { name: "token.ts", source: include_str!("../templates/runtime/token.ts"), exports: Exports::NONE },
     RuntimeFile { name: "protocol.ts", source: include_str!("../templates/runtime/protocol.ts"), exports: Exports::NONE },
     RuntimeFile { name: "registry.ts", source: include_str!("../templates/runtime/registry.ts"), exports: Exports::NONE },

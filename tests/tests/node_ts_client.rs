@@ -10,13 +10,15 @@
 //! |---|---|---|
 //! | `typetests_compile_under_strict` | `typetests/` | `tsc --strict` over a consumer project whose `@ts-expect-error` lines must all be errors |
 //! | `backoff_and_timers_with_a_fake_clock` | `unit.test.mjs` | backoff, stale detection, give-up, token refresh, queue, with a fake clock and socket |
+//! | `failover_across_urls_with_a_fake_clock` | `failover.test.mjs` | a URL list: order, backoff per round, reset by welcome, sid and positions carried, logout |
 //! | `client_against_the_real_server` | `server.test.mjs` | receipt, replies, errors, sharing, drops, offline queue, token refresh, logout, v1 fallback |
 //! | `client_survives_a_server_restart` | `restart.test.mjs` | restart → reconnect, resubscribe, `reject_history` → `onResync`, live again |
 //! | `react_hooks_subscribe_while_mounted` | `react.test.mjs` | `CableProvider`, `useCable`, a channel hook, with react-test-renderer |
 //! | `rails_client_alongside` | `interop.test.mjs` | `@rails/actioncable` and this client on the same stream at once |
+//! | `fails_over_to_the_next_node` | `follow.mjs` | two real nodes; the first is SIGKILLed; the client moves to the second, resubscribes, receives |
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -25,9 +27,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use cableway_tests::fixtures::notification;
 use cableway_tests::repo_root;
 use cableway_tests::server::{claims, free_port, Options, Server};
+use cableway_tests::wait::poll_async;
 use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt;
 
 fn node_dir() -> PathBuf {
     repo_root().join("tests/node")
@@ -209,6 +214,62 @@ async fn start(extra_env: &[(&str, &str)]) -> (Shared, Vec<(&'static str, String
     (control, node_env)
 }
 
+// ---------------------------------------------------------------------------------------
+// The follower: ts_client/follow.mjs on a list of nodes
+// ---------------------------------------------------------------------------------------
+
+/// `node ts_client/follow.mjs` following one subscription over `urls`, its JSON lines
+/// collected as they come. Killed (by PID) when dropped.
+struct Follower {
+    child: tokio::process::Child,
+    lines: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Follower {
+    fn start(urls: &[String], token: &str, channel: &str, params: &Value) -> Follower {
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg("ts_client/follow.mjs").args(["--channel", channel, "--params", &params.to_string(), "--base-delay-ms", "200", "--max-delay-ms", "1000"]).args(urls);
+        cmd.current_dir(node_dir()).env("CABLE_TOKEN", token).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn node (is Node.js installed?)");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let v = serde_json::from_str(&line).unwrap_or_else(|_| json!({ "type": "unparsed", "line": line }));
+                sink.lock().unwrap().push(v);
+            }
+        });
+        Follower { child, lines }
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The lines of `kind`.
+    fn of(&self, kind: &str) -> Vec<Value> {
+        self.lines().into_iter().filter(|l| l["type"] == kind).collect()
+    }
+
+    /// Waits (up to `secs`) for the first line that `matches`; fails naming `what`, with every line.
+    async fn wait_for(&mut self, what: &str, secs: u64, matches: impl Fn(&Value) -> bool) -> Value {
+        let found = poll_async(Duration::from_secs(secs), || self.lines.lock().unwrap().iter().find(|l| matches(l)).cloned()).await;
+        match found {
+            Some(v) => v,
+            None => {
+                let exited = self.child.try_wait().ok().flatten();
+                panic!("the follower never printed {what} (exited: {exited:?}); it printed:\n{}", self.dump())
+            }
+        }
+    }
+
+    fn dump(&self) -> String {
+        self.lines().iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
+    }
+}
+
 fn server_logs(c: &Control) -> String {
     c.server.lock().unwrap().as_ref().map(Server::logs).unwrap_or_default()
 }
@@ -282,6 +343,71 @@ async fn rails_client_alongside() {
     build_package();
     let (_control, env) = start(&[]).await;
     node_test(&["ts_client/interop.test.mjs"], &env).await;
+}
+
+#[tokio::test]
+async fn failover_across_urls_with_a_fake_clock() {
+    build_package();
+    node_test(&["ts_client/failover.test.mjs"], &[]).await;
+}
+
+/// Two single-node servers (embedded engine each) with the same keys; the client is given
+/// both. A is killed with SIGKILL: the client moves to B, offers it A's session and asks for
+/// the history after A's position; B knows neither (its own engine), so it starts a fresh
+/// session and answers `reject_history`, and events published on B arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_over_to_the_next_node() {
+    build_package();
+    let keys = Options::default()
+        .env("CABLEWAY_JWT_SECRET", &format!("failover-secret-{}-0123456789abcdef", std::process::id()))
+        .env("CABLEWAY_PUBLISHER_KEY", &format!("failover-publisher-{}-0123456789abcdef", std::process::id()));
+    let (opts_a, opts_b) = (keys.clone(), keys);
+    let mut a = tokio::task::spawn_blocking(move || Server::start_with(opts_a)).await.expect("start A");
+    let b = tokio::task::spawn_blocking(move || Server::start_with(opts_b)).await.expect("start B");
+    let (url_a, url_b) = (a.cable_url(None), b.cable_url(None));
+    let account = "acc-failover";
+    let stream = format!("notifications:{account}");
+    let token = a.token("u-failover", account, &[]);
+    let mut f = Follower::start(&[url_a.clone(), url_b.clone()], &token, "NotificationChannel", &json!({ "account_id": account }));
+
+    f.wait_for("the subscription confirmed on A", 20, |l| l["type"] == "connected").await;
+    let welcome_a = f.wait_for("A's welcome", 1, |l| l["type"] == "welcome").await;
+    assert_eq!(welcome_a["url"], url_a.as_str(), "the first URL first:\n{}", f.dump());
+    let sid_a = welcome_a["sid"].as_str().expect("A gives a session id").to_owned();
+    let (status, body) = a.publish(&notification(account, "on-a")).await;
+    assert_eq!(status, 200, "{body}");
+    let on_a = f.wait_for("the event published on A", 10, |l| l["type"] == "event" && l["payload"]["id"] == "on-a").await;
+    assert_eq!((&on_a["url"], &on_a["stream"]), (&json!(url_a), &json!(stream)), "{on_a}");
+    assert!(on_a["offset"].as_u64().is_some_and(|o| o >= 1) && on_a["epoch"].is_string(), "{on_a}");
+
+    let pid = a.pid().expect("A runs");
+    let killed = Command::new("kill").arg("-KILL").arg(pid.to_string()).status().expect("run kill");
+    assert!(killed.success(), "kill -KILL {pid}");
+    a.wait_exit(Duration::from_secs(10)).expect("A exits on SIGKILL");
+
+    f.wait_for("the subscription confirmed again, on B", 20, |l| l["type"] == "connected" && l["reconnected"] == true).await;
+    let lines = f.lines();
+    let socket_b = lines.iter().find(|l| l["type"] == "socket" && l["url"] == url_b.as_str()).expect("a socket to B");
+    assert_eq!(socket_b["sid"], sid_a.as_str(), "B is offered A's session:\n{}", f.dump());
+    let welcome_b = lines.iter().rfind(|l| l["type"] == "welcome").expect("B's welcome");
+    assert_eq!((&welcome_b["url"], &welcome_b["restored"]), (&json!(url_b), &json!(false)), "B has its own engine: a fresh session");
+    let resubscribe = lines.iter().rfind(|l| l["type"] == "sent" && l["command"] == "subscribe").expect("a resubscribe");
+    assert_eq!(resubscribe["url"], url_b.as_str());
+    assert_eq!(resubscribe["history"]["streams"][&stream], json!({ "epoch": on_a["epoch"], "offset": on_a["offset"] }), "B is asked for the history after A's position");
+    f.wait_for("the resync B asks for (it cannot replay A's epoch)", 10, |l| l["type"] == "resync" && l["reason"] == "history_rejected").await;
+    let connected = f.of("status").into_iter().rfind(|s| s["state"] == "connected").expect("a connected status");
+    assert_eq!(connected["url"], url_b.as_str());
+
+    let (status, body) = b.publish(&notification(account, "on-b")).await;
+    assert_eq!(status, 200, "{body}");
+    let on_b = f.wait_for("the event published on B", 10, |l| l["type"] == "event" && l["payload"]["id"] == "on-b").await;
+    assert_eq!((&on_b["url"], &on_b["stream"]), (&json!(url_b), &json!(stream)), "{on_b}");
+    assert_ne!(on_b["epoch"], on_a["epoch"], "B's stream is its own");
+    // Each node also greets the subscription (`connection_established`, no stream position).
+    let published: Vec<Value> = f.of("event").iter().filter(|e| e["event"] == "new_notification").map(|e| e["payload"]["id"].clone()).collect();
+    assert_eq!(published, [json!("on-a"), json!("on-b")], "each event once:\n{}", f.dump());
+    assert!(f.of("error").is_empty(), "no error reported:\n{}", f.dump());
+    assert!(!a.logs().contains(&token) && !b.logs().contains(&token) && !f.dump().contains(&token), "the token is in no log");
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //
 // Speaks `actioncable-v1-ext-json` (AnyCable's extension: stream positions, `history`,
 // session resume with `sid`) and falls back to `actioncable-v1-json` when the server
-// answers with plain ActionCable. Reconnects with exponential backoff, resubscribes and
-// asks for what it missed; refreshes the token once when the server says it is bad.
+// answers with plain ActionCable. Reconnects with exponential backoff (to the next node when
+// given several URLs), resubscribes and asks for what it missed; refreshes the token once
+// when the server says it is bad.
 
 import { Connection, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
 import { CableClientError } from "./errors.js";

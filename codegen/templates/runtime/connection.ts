@@ -1,9 +1,16 @@
 // The connection: one WebSocket at a time, and what keeps one up: the token, reconnection
-// with exponential backoff, stale detection, session resume (`?sid=`) and the status the
-// application watches. It knows nothing of subscriptions: it hands every frame to its
-// owner, and tells the owner when a socket is lost or the connection stops for good.
+// with exponential backoff to the next URL of the list (`failover.ts`), stale detection,
+// session resume (`?sid=`) and the status the application watches. It knows nothing of
+// subscriptions: it hands every frame to its owner, and tells the owner when a socket is
+// lost or the connection stops for good.
+//
+// The session id and the server's clock belong to the connection, not to a URL: after a
+// node is lost the next one is asked to resume the same session, and the owner asks it for
+// the history after the same stream positions. Nodes that share an engine (Redis) can
+// answer both; one that cannot says so (a fresh session, `reject_history`).
 
-import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from "./backoff.js";
+import { reconnectPolicy, type ReconnectOptions } from "./backoff.js";
+import { Failover, urlList } from "./failover.js";
 import { negotiatedDialect, offeredProtocols, type Command, type Dialect, type ServerDisconnect } from "./protocol.js";
 import type { TimerHandle, Timers } from "./timers.js";
 import { TokenSource, type TokenProvider } from "./token.js";
@@ -23,8 +30,12 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** The options of `CableOptions` that concern the connection. */
 export interface ConnectionOptions {
-  /** The server's WebSocket URL, e.g. `wss://example.com/cable`. */
-  readonly url: string;
+  /**
+   * The server's WebSocket URL, e.g. `wss://example.com/cable` (one node, or several behind
+   * a load balancer), or the URLs of several nodes: each reconnection goes to the next one,
+   * in order, wrapping around.
+   */
+  readonly url: string | ReadonlyArray<string>;
   /** The JWT, or a (possibly async) function that returns it; sent as the `tokenParam` query parameter. */
   readonly token?: string | TokenProvider;
   /** Query parameter carrying the token. Default `token`. */
@@ -33,7 +44,7 @@ export interface ConnectionOptions {
   readonly protocol?: "ext" | "v1";
   /** Resume the server session (`?sid=`) on reconnection when the server supports it. Default true. */
   readonly resumeSession?: boolean;
-  /** Backoff settings. */
+  /** Backoff settings; with several URLs the delay grows once every URL has been tried. */
   readonly reconnect?: ReconnectOptions;
   /** The connection counts as dead after this long without any frame (the server pings every 3 s), in ms. Default 6000. */
   readonly staleAfterMs?: number;
@@ -57,7 +68,7 @@ export interface ConnectionStatus {
   readonly state: ConnectionState;
   /** The negotiated dialect while connected; `null` otherwise. */
   readonly protocol: "ext" | "v1" | null;
-  /** The current reconnection attempt (1 for the first), 0 when connected. */
+  /** The current reconnection attempt (1 for the first) since the last welcome, over every URL; 0 when connected. */
   readonly attempt: number;
   /** Why the last connection ended (`server_restart`, `stale`, `closed`, `token_expired`, `gave_up`, `disconnected`…), or `null`. */
   readonly reason: string | null;
@@ -65,6 +76,8 @@ export interface ConnectionStatus {
   readonly restored: boolean;
   /** When the next attempt starts (the clock's `now()`), while waiting to reconnect. */
   readonly retryAt: number | null;
+  /** The URL (from the options, without the query the client adds) of the socket being opened or connected, or of the next attempt while waiting to reconnect; `null` when idle or closed. */
+  readonly url: string | null;
 }
 
 /** @internal What the connection tells the one who owns it. */
@@ -94,12 +107,11 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #timers: Timers;
   readonly #owner: ConnectionOwner;
-  readonly #random: () => number;
-  readonly #policy: ReconnectPolicy;
+  readonly #failover: Failover;
   readonly #staleAfterMs: number;
   readonly #token: TokenSource;
 
-  #status: ConnectionStatus = { state: "idle", protocol: null, attempt: 0, reason: null, restored: false, retryAt: null };
+  #status: ConnectionStatus = { state: "idle", protocol: null, attempt: 0, reason: null, restored: false, retryAt: null, url: null };
   readonly #listeners = new Set<(status: ConnectionStatus) => void>();
 
   #ws: WebSocketLike | null = null;
@@ -114,15 +126,13 @@ export class Connection {
   #lastFrameAt = 0;
   #staleTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
-  #attempts = 0;
 
   constructor(options: ConnectionOptions, timers: Timers, owner: ConnectionOwner) {
     this.#options = options;
     this.#timers = timers;
     this.#owner = owner;
     this.#token = new TokenSource(options.token);
-    this.#random = options.random ?? Math.random;
-    this.#policy = reconnectPolicy(options.reconnect);
+    this.#failover = new Failover(urlList(options.url), reconnectPolicy(options.reconnect), options.random ?? Math.random);
     this.#staleAfterMs = options.staleAfterMs ?? 6000;
   }
 
@@ -160,7 +170,7 @@ export class Connection {
   connect(): void {
     const state = this.#status.state;
     if (state === "idle" || state === "closed") {
-      this.#attempts = 0;
+      this.#failover.restart();
       this.#token.renewRefresh();
       this.#open();
     } else if (state === "reconnecting" && this.#retryTimer !== null) {
@@ -190,7 +200,7 @@ export class Connection {
     this.#serverTime = null;
     this.#everWelcomed = false;
     release();
-    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason: "disconnected", restored: false, retryAt: null });
+    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason: "disconnected", restored: false, retryAt: null, url: null });
   }
 
   setToken(token: string | TokenProvider): void {
@@ -219,12 +229,12 @@ export class Connection {
   welcome(sid: string | null, restored: boolean): boolean | null {
     if (this.#welcomed) return null;
     this.#welcomed = true;
-    this.#attempts = 0;
+    this.#failover.welcomed();
     this.#token.renewRefresh();
     const reconnected = this.#everWelcomed;
     this.#everWelcomed = true;
     this.#sid = this.#dialect === "ext" ? sid : null;
-    this.#setStatus({ state: "connected", protocol: this.#dialect, attempt: 0, reason: this.#status.reason, restored, retryAt: null });
+    this.#setStatus({ state: "connected", protocol: this.#dialect, attempt: 0, reason: this.#status.reason, restored, retryAt: null, url: this.#failover.url });
     return reconnected;
   }
 
@@ -249,7 +259,8 @@ export class Connection {
       cur.attempt === next.attempt &&
       cur.reason === next.reason &&
       cur.restored === next.restored &&
-      cur.retryAt === next.retryAt
+      cur.retryAt === next.retryAt &&
+      cur.url === next.url
     ) {
       return;
     }
@@ -266,8 +277,8 @@ export class Connection {
   #open(): void {
     this.#clearRetry();
     const gen = ++this.#generation;
-    const state = this.#everWelcomed || this.#attempts > 0 ? "reconnecting" : "connecting";
-    this.#setStatus({ ...this.#status, state, protocol: null, retryAt: null, restored: false });
+    const state = this.#everWelcomed || this.#failover.attempts > 0 ? "reconnecting" : "connecting";
+    this.#setStatus({ ...this.#status, state, protocol: null, retryAt: null, restored: false, url: this.#failover.url });
     // A status listener, a later open, a logout or a stop may have made this open moot.
     const go = (token: string | null): void => {
       if (gen === this.#generation) this.#createSocket(token);
@@ -337,12 +348,12 @@ export class Connection {
     ws.addEventListener("error", noop);
   }
 
-  /** The URL of the next socket: the token and, to resume the session, the sid. */
+  /** The URL of the next socket: the current URL of the list, the token and, to resume the session, the sid. */
   #socketUrl(token: string | null): string {
     const query: Array<readonly [string, string]> = [];
     if (token !== null) query.push([this.#options.tokenParam ?? "token", token]);
     if (this.#sid !== null && this.#options.resumeSession !== false && this.#options.protocol !== "v1") query.push(["sid", this.#sid]);
-    return withQuery(this.#options.url, query);
+    return withQuery(this.#failover.url, query);
   }
 
   /** Forgets the current socket without closing it; events of a forgotten socket are ignored. */
@@ -393,7 +404,8 @@ export class Connection {
     this.#owner.lost(wasWelcomed);
     const why = disconnect?.reason ?? reason;
     if (disconnect !== null && (disconnect.reason === "unauthorized" || disconnect.reason === "token_expired")) {
-      // A refused token ends the session; a fresh token may open a new one at once.
+      // A refused token ends the session; a fresh token may open a new one at once, on the
+      // same URL: the node did not fail.
       this.#sid = null;
       if (this.#token.refreshAfter(disconnect.reason)) {
         this.#setStatus({ ...this.#status, state: "reconnecting", protocol: null, reason: why, restored: false, retryAt: null });
@@ -410,16 +422,16 @@ export class Connection {
     this.#scheduleReconnect(why);
   }
 
+  /** Waits, then tries the next URL; or gives up. */
   #scheduleReconnect(reason: string): void {
     this.#clearRetry();
-    if (this.#attempts >= this.#policy.maxAttempts) {
+    const delay = this.#failover.next();
+    if (delay === null) {
       this.#close("gave_up");
       return;
     }
-    const delay = backoffDelay(this.#attempts, this.#policy, this.#random);
-    this.#attempts++;
     const gen = ++this.#generation;
-    this.#setStatus({ state: "reconnecting", protocol: null, attempt: this.#attempts, reason, restored: false, retryAt: this.#timers.now() + delay });
+    this.#setStatus({ state: "reconnecting", protocol: null, attempt: this.#failover.attempts, reason, restored: false, retryAt: this.#timers.now() + delay, url: this.#failover.url });
     this.#retryTimer = this.#timers.setTimeout(() => {
       this.#retryTimer = null;
       if (gen !== this.#generation) return;
@@ -432,6 +444,6 @@ export class Connection {
     this.#clearRetry();
     this.#generation++;
     this.#owner.stopped(reason);
-    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason, restored: false, retryAt: null });
+    this.#setStatus({ state: "closed", protocol: null, attempt: 0, reason, restored: false, retryAt: null, url: null });
   }
 }

@@ -10,7 +10,7 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number;
   /** Each delay is spread uniformly over ±`jitter` of its nominal value (0 to 1). Default 0.25. */
   readonly jitter?: number;
-  /** Attempts after a lost connection before the client gives up (state `closed`, reason `gave_up`); `Infinity` never gives up. Default 10. */
+  /** Attempts after a lost connection before the client gives up (state `closed`, reason `gave_up`); with several URLs, rounds over the list. `Infinity` never gives up. Default 10. */
   readonly maxAttempts?: number;
 }
 
