@@ -347,15 +347,10 @@ fn owned_on_disk(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Logs to stderr with `filter` (the `log` setting, already checked by the config).
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::new(filter);
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
-}
-
 fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
     let config = crate::config::Config::load(args)?;
-    init_tracing(&config.server.log);
+    crate::logging::init(&config.server.log, config.observability.log_format);
+    crate::metrics::init();
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -367,9 +362,14 @@ fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let listener = crate::server::bind(config.server.bind, config.limits.listen_backlog)?;
         let addr = listener.local_addr()?;
+        let metrics = config.observability.metrics_bind.map(|at| crate::server::bind(at, 128)).transpose()?;
         let app = std::sync::Arc::new(crate::app::App::new(config)?);
         if app.config.server.dev {
             print_dev_banner(&app, addr)?;
+        }
+        if let Some(metrics) = metrics {
+            println!("metrics on http://{}/metrics", metrics.local_addr()?);
+            tokio::spawn(crate::http::serve_metrics(metrics, app.clone()));
         }
         println!("cableway listening on http://{addr} ({} channels)", crate::channels::REGISTRY.len());
         crate::server::run(listener, app, crate::server::shutdown_signal()).await?;
