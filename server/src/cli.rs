@@ -1,5 +1,6 @@
-//! The `cableway` command line: `serve`, `token`, `generate`, `check`, `channels`, and the
-//! release gate `compat` / `release` (classification lives in `codegen::compat`).
+//! The `cableway` command line: `serve`, `token`, `generate`, `check`, `channels`, the
+//! release gate `compat` / `release` (classification lives in `codegen::compat`), and the
+//! operator's `publish` and `tail` (in `cli/`).
 //!
 //! `generate` and `check` work on any schema directory (`--schema`), so CI and schema
 //! authors can check a set without building the server; `channels` lists what this binary
@@ -10,6 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+mod publish;
+mod tail;
+
+pub use publish::PublishArgs;
+pub use tail::TailArgs;
 
 /// Cableway: a real-time channel server whose channels are declared, not coded.
 #[derive(Debug, Parser)]
@@ -37,6 +44,10 @@ pub enum Command {
     Compat(CompatArgs),
     /// Record a release: write schema/lock/<version>.json, refusing a too-small version bump.
     Release(ReleaseArgs),
+    /// Publish one event (checked against the compiled schema first) through a running server.
+    Publish(PublishArgs),
+    /// Subscribe to a channel and print every envelope as a JSON line; resumes after reconnects.
+    Tail(TailArgs),
 }
 
 /// Where the schema and the generated files are.
@@ -144,6 +155,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::Compat(args) => compat(&args),
         Command::Release(args) => release(&args),
+        Command::Publish(args) => publish::run(&args),
+        Command::Tail(args) => tail::run(&args),
         Command::Channels => {
             for c in crate::channels::REGISTRY {
                 println!("{}\t{} events\t{} actions\t{}", c.name, c.events.len(), c.actions.len(), c.streams.join(" "));
