@@ -5,6 +5,7 @@
 
 mod access_log;
 mod cable;
+mod debug;
 mod error;
 mod metrics;
 mod publish;
@@ -28,7 +29,9 @@ pub use resources::ResourceError;
 /// The application router.
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.config.limits.max_publish_body_bytes;
+    let debug_page = debug::routes(&app).unwrap_or_default();
     Router::new()
+        .merge(debug_page)
         .route("/cable", get(cable::upgrade))
         .route("/broadcast", post(publish::broadcast).layer(from_fn_with_state("published", access_log::access_log)))
         .route("/resources/{kind}/{id}", put(resources::record).layer(from_fn_with_state("recorded", access_log::access_log)))
