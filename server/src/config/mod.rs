@@ -1,8 +1,8 @@
 //! Server configuration: what `cableway serve` runs with, and where each setting comes from.
 //!
 //! A setting is a field of one component ([`ServerConfig`], [`BackendConfig`], [`AuthConfig`],
-//! [`Limits`], [`Timeouts`], [`Observability`]), with its default in the component's `Default` and its meaning in
-//! its doc comment. Its TOML key, environment variable and flag follow from the field (see
+//! [`Limits`], [`Timeouts`], [`Observability`]), with its default in the component's `Default`
+//! and its meaning in its doc comment. Its TOML key, environment variable and flag follow from the field (see
 //! [`registry`], which lists them all); adding a setting is adding a field.
 //!
 //! [`Config::load`] layers them with figment, each layer over the one before:
