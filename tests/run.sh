@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Cableway test on a fresh machine, installing what the tests need first:
-# the npm packages of tests/node (TypeScript, the official ActionCable clients) and,
-# when it is missing, redis-server from apt. CI calls this through .ci/run.
+# the npm packages of tests/node (TypeScript, the official ActionCable clients,
+# playwright-core) and server/debug-ui (esbuild, ajv), and, when they are missing,
+# redis-server and chromium from apt. CI calls this through .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,12 @@ fi
 if ! command -v redis-server >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 fi
+# The debug page: its build tools (esbuild, ajv, tsc) for the bundle freshness check, and
+# Debian's Chromium for the browser test (driven by playwright-core from tests/node).
+(cd server/debug-ui && npm ci --no-audit --no-fund --loglevel=error)
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
 
 echo "== building"
 cargo build --workspace --all-targets --locked
@@ -26,6 +33,9 @@ echo "== schema set and generated/ are in sync"
 
 echo "== schema compatible with the latest release lock"
 "$CARGO_TARGET_DIR/debug/cableway" compat --schema schema --against "$(ls schema/lock/*.json | sort -V | tail -1)"
+
+echo "== debug page bundle is what server/debug-ui builds to"
+(cd server/debug-ui && npm run --silent check)
 
 echo "== generated TypeScript under tsc --strict"
 # The generated package builds with the dev dependencies tests/node installs (TypeScript,

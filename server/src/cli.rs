@@ -1,5 +1,6 @@
-//! The `cableway` command line: `serve`, `token`, `generate`, `check`, `channels`, and the
-//! release gate `compat` / `release` (classification lives in `codegen::compat`).
+//! The `cableway` command line: `serve`, `token`, `generate`, `check`, `channels`, the
+//! release gate `compat` / `release` (classification lives in `codegen::compat`), and the
+//! operator's `publish` and `tail` (in `cli/`).
 //!
 //! `generate` and `check` work on any schema directory (`--schema`), so CI and schema
 //! authors can check a set without building the server; `channels` lists what this binary
@@ -10,6 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+mod publish;
+mod tail;
+
+pub use publish::PublishArgs;
+pub use tail::TailArgs;
 
 /// Cableway: a real-time channel server whose channels are declared, not coded.
 #[derive(Debug, Parser)]
@@ -37,6 +44,10 @@ pub enum Command {
     Compat(CompatArgs),
     /// Record a release: write schema/lock/<version>.json, refusing a too-small version bump.
     Release(ReleaseArgs),
+    /// Publish one event (checked against the compiled schema first) through a running server.
+    Publish(PublishArgs),
+    /// Subscribe to a channel and print every envelope as a JSON line; resumes after reconnects.
+    Tail(TailArgs),
 }
 
 /// Where the schema and the generated files are.
@@ -144,6 +155,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::Compat(args) => compat(&args),
         Command::Release(args) => release(&args),
+        Command::Publish(args) => publish::run(&args),
+        Command::Tail(args) => tail::run(&args),
         Command::Channels => {
             for c in crate::channels::REGISTRY {
                 println!("{}\t{} events\t{} actions\t{}", c.name, c.events.len(), c.actions.len(), c.streams.join(" "));
@@ -347,15 +360,10 @@ fn owned_on_disk(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Logs to stderr with `filter` (the `log` setting, already checked by the config).
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::new(filter);
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
-}
-
 fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
     let config = crate::config::Config::load(args)?;
-    init_tracing(&config.server.log);
+    crate::logging::init(&config.server.log, config.observability.log_format);
+    crate::metrics::init();
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -367,9 +375,14 @@ fn serve(args: &crate::config::ServeArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let listener = crate::server::bind(config.server.bind, config.limits.listen_backlog)?;
         let addr = listener.local_addr()?;
+        let metrics = config.observability.metrics_bind.map(|at| crate::server::bind(at, 128)).transpose()?;
         let app = std::sync::Arc::new(crate::app::App::new(config)?);
         if app.config.server.dev {
             print_dev_banner(&app, addr)?;
+        }
+        if let Some(metrics) = metrics {
+            println!("metrics on http://{}/metrics", metrics.local_addr()?);
+            tokio::spawn(crate::http::serve_metrics(metrics, app.clone()));
         }
         println!("cableway listening on http://{addr} ({} channels)", crate::channels::REGISTRY.len());
         crate::server::run(listener, app, crate::server::shutdown_signal()).await?;

@@ -11,6 +11,7 @@
 //!   byte-bounded outboxes. [`broker`]: validate-then-deliver for publications.
 //! - [`auth`]: JWT verification and token extraction. [`resolver`]: resource ownership.
 //! - [`actions`]: `perform` — relay and forward. [`validation`]: compiled JSON Schemas.
+//! - [`metrics`]: every exported series, by name; [`logging`]: text or JSON logs.
 //!
 //! # Glossary
 //! - *channel*: a kind of subscription declared by one YAML file (`AiOrchestrationChannel`);
@@ -33,6 +34,8 @@ pub mod config;
 pub mod history;
 pub mod http;
 pub mod hub;
+pub mod logging;
+pub mod metrics;
 pub mod protocol;
 pub mod resolver;
 pub mod server;

@@ -50,6 +50,7 @@ where
     let router = crate::http::router(app.clone());
     let token = app.shutdown.clone();
     let server = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(token.clone().cancelled_owned()).into_future());
+    tokio::spawn(crate::metrics::upkeep(token.clone()));
     let sweeper = app.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(30));

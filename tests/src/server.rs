@@ -23,6 +23,8 @@ pub struct Server {
     pub publisher_key: String,
     /// Its stderr (the logs).
     pub log_path: PathBuf,
+    /// Where its `/metrics` listener is, when it has one (`--metrics-bind`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// How to start a server.
@@ -94,21 +96,26 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            // The metrics line, when there is one, comes before the listening line.
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("metrics on http://") {
+                    metrics = rest.strip_suffix("/metrics").map(str::to_owned);
+                }
                 if let Some(rest) = line.strip_prefix("cableway listening on http://") {
                     let addr = rest.split_whitespace().next().unwrap_or_default().to_owned();
-                    let _ = tx.send(addr);
+                    let _ = tx.send((addr, metrics.take()));
                 }
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a.parse().expect("listen address"),
+        let (addr, metrics_addr) = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok((a, m)) => (a.parse().expect("listen address"), m.map(|m| m.parse().expect("metrics address"))),
             Err(_) => {
                 let _ = child.kill();
                 panic!("server did not start; log:\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
             }
         };
-        Server { child: Some(child), addr, secret, publisher_key, log_path }
+        Server { child: Some(child), addr, secret, publisher_key, log_path, metrics_addr }
     }
 
     /// Signs claims with the server's key.
@@ -139,6 +146,14 @@ impl Server {
         let resp = reqwest::Client::new().post(format!("{}/broadcast", self.http())).bearer_auth(&self.publisher_key).json(body).send().await.expect("POST /broadcast");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /metrics` of a server started with `--metrics-bind`: the exposition text.
+    pub async fn scrape(&self) -> String {
+        let at = self.metrics_addr.expect("the server was started with --metrics-bind");
+        let resp = reqwest::get(format!("http://{at}/metrics")).await.expect("GET /metrics");
+        assert_eq!(resp.status().as_u16(), 200, "GET /metrics");
+        resp.text().await.expect("metrics text")
     }
 
     /// Records an ownership fact in the embedded registry.

@@ -4,6 +4,10 @@
 //! payload validated, and its stream keys rendered from the event's declared fan-out
 //! templates. Only then is the envelope encoded (once) and handed to the hub for each
 //! stream. A batch is all-or-nothing on validation.
+//!
+//! Every publication is counted once as it ends (`cableway_publications_total`): refused
+//! for its own fault here (unknown event, invalid payload or stream key), or delivered. The
+//! valid members of a refused batch were never published and are not counted.
 
 pub mod envelope;
 
@@ -16,6 +20,7 @@ use std::sync::Arc;
 
 use crate::history::HistoryStore;
 use crate::hub::{FanoutStats, Hub, SessionId};
+use crate::metrics::{self, EventLabel, PublicationOutcome};
 use crate::protocol::{frame, Dialect};
 use crate::resolver::registry::Registry;
 use crate::validation::{self, Violation};
@@ -108,7 +113,10 @@ pub fn lookup(channel: Option<&str>, event: &str) -> Result<(&'static ChannelDes
 /// # Errors
 /// [`PublishError`] describing why it cannot be published.
 pub fn prepare(req: PublishRequest, pointer: &str) -> Result<Publication, PublishError> {
-    let (channel, event) = lookup(req.channel.as_deref(), &req.event)?;
+    let (channel, event) = lookup(req.channel.as_deref(), &req.event).inspect_err(|_| {
+        let channel = req.channel.as_deref().map_or(metrics::ChannelLabel::UNKNOWN, metrics::ChannelLabel::named);
+        metrics::publication(EventLabel::unknown(channel), PublicationOutcome::Unknown);
+    })?;
     prepare_for(channel, event, req.payload, pointer)
 }
 
@@ -118,12 +126,18 @@ pub fn prepare(req: PublishRequest, pointer: &str) -> Result<Publication, Publis
 /// [`PublishError::Invalid`] or [`PublishError::Key`].
 pub fn prepare_for(channel: &'static ChannelDescriptor, event: &'static EventDescriptor, payload: Value, pointer: &str) -> Result<Publication, PublishError> {
     if let Err(violations) = validation::validate(event.payload_schema, &payload) {
+        let label = EventLabel::of(channel, event);
+        metrics::validation_failed(label);
+        metrics::publication(label, PublicationOutcome::Invalid);
         let violations = violations.into_iter().map(|v| Violation { path: format!("{pointer}/payload{}", v.path), message: v.message }).collect();
         return Err(PublishError::Invalid { event: event.name.to_owned(), violations });
     }
     let mut streams = Vec::with_capacity(event.publish_to.len());
     for t in event.publish_to {
-        let key = t.render(&payload).map_err(|e| PublishError::Key { template: t.source.to_owned(), reason: e.to_string() })?;
+        let key = t.render(&payload).map_err(|e| {
+            metrics::publication(EventLabel::of(channel, event), PublicationOutcome::Invalid);
+            PublishError::Key { template: t.source.to_owned(), reason: e.to_string() }
+        })?;
         if !streams.contains(&key) {
             streams.push(key);
         }
@@ -183,6 +197,8 @@ pub fn deliver(sinks: &Sinks<'_>, pubs: &[Publication], exclude: Option<SessionI
         }
         report.deliveries += stats.queued;
         report.slow_disconnects += stats.overflowed;
+        metrics::publication(EventLabel::of(p.channel, p.event), PublicationOutcome::Delivered);
+        metrics::deliveries(metrics::ChannelLabel::of(p.channel), stats.queued as u64);
     }
     report
 }

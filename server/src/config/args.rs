@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// Who authorizes subscriptions [default: registry].
     #[arg(long, value_enum, ignore_case = true)]
     pub resolver: Option<ResolverKind>,
+    /// Address of the Prometheus `/metrics` listener (no key: keep it private).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Serve the debug page outside `--dev` (its data needs the publisher key).
+    #[arg(long)]
+    pub debug_page: bool,
 }
 
 #[cfg(test)]

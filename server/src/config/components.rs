@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::auth::AuthConfig;
 use super::backend::BackendConfig;
 use super::limits::Limits;
+use super::observability::Observability;
 use super::secret::Secret;
 use super::server::ServerConfig;
 use super::timeouts::Timeouts;
@@ -30,6 +31,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[timeouts]`.
     pub timeouts: Timeouts,
+    /// `[observability]`: metrics listener, debug page, log format.
+    pub observability: Observability,
     /// Variables whose values `--dev` generated at random (say so at startup, without the
     /// values).
     #[serde(skip)]

@@ -48,6 +48,7 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         auth: extract(&figment, Some("auth"))?,
         limits: extract(&figment, Some("limits"))?,
         timeouts: extract(&figment, Some("timeouts"))?,
+        observability: extract(&figment, Some("observability"))?,
         generated: Vec::new(),
         warnings,
     };

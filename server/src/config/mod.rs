@@ -1,8 +1,8 @@
 //! Server configuration: what `cableway serve` runs with, and where each setting comes from.
 //!
 //! A setting is a field of one component ([`ServerConfig`], [`BackendConfig`], [`AuthConfig`],
-//! [`Limits`], [`Timeouts`]), with its default in the component's `Default` and its meaning in
-//! its doc comment. Its TOML key, environment variable and flag follow from the field (see
+//! [`Limits`], [`Timeouts`], [`Observability`]), with its default in the component's `Default`
+//! and its meaning in its doc comment. Its TOML key, environment variable and flag follow from the field (see
 //! [`registry`], which lists them all); adding a setting is adding a field.
 //!
 //! [`Config::load`] layers them with figment, each layer over the one before:
@@ -48,6 +48,11 @@
 //!
 //! [timeouts]                      # variables CABLEWAY_<KEY>
 //! ping_interval_ms = 3000
+//!
+//! [observability]                 # variables CABLEWAY_<KEY>
+//! metrics_bind = "10.0.0.5:9464"  # GET /metrics, no key: a private interface
+//! debug_page = false              # --dev always serves it
+//! log_format = "json"             # or "text"
 //! ```
 
 mod args;
@@ -58,6 +63,7 @@ mod error;
 mod layers;
 mod limits;
 mod load;
+mod observability;
 pub mod registry;
 mod secret;
 mod server;
@@ -71,6 +77,7 @@ pub use components::Config;
 pub use error::ConfigError;
 pub use limits::Limits;
 pub use load::{load_auth, process_env};
+pub use observability::{LogFormat, Observability};
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use timeouts::Timeouts;

@@ -8,9 +8,11 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::auth;
+use crate::metrics::{self, ConnectionOutcome};
 use crate::protocol::{self, Dialect};
 use crate::session::{self, Handshake};
 
@@ -44,6 +46,7 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("<invalid>"));
     if !app.config.origin_allowed(origin) {
         tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
+        metrics::connection_opened(ConnectionOutcome::OriginRefused);
         return Err(UpgradeError::OriginNotAllowed);
     }
     let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -53,6 +56,7 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         Ok(None) => Err(auth::AuthError::Missing),
         Err(e) => Err(e),
     };
+    metrics::connection_opened(ConnectionOutcome::of(&auth));
     let limits = &app.config.limits;
     let mut ws = ws
         .read_buffer_size(limits.read_buffer_bytes)
@@ -69,11 +73,12 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     };
     let restore_sid = restore_sid(&uri, &headers);
     let app2 = app.clone();
+    let span = crate::logging::connection_span(auth.as_ref().ok());
     Ok(ws.on_upgrade(move |socket| {
         let hs = Handshake { dialect, auth, request, restore_sid };
         let tracker = app2.sessions.clone();
         async move {
-            tracker.track_future(session::run(app2, socket, hs)).await;
+            tracker.track_future(session::run(app2, socket, hs)).instrument(span).await;
         }
     }))
 }

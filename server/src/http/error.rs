@@ -18,14 +18,23 @@ struct ErrorBody<'a> {
     errors: Option<&'a [Violation]>,
 }
 
+/// The `error` code of an answer, kept in its extensions for the access log.
+#[derive(Clone, Debug)]
+pub(super) struct ErrorCode(pub(super) String);
+
 /// `status` with `{"error": code, "message": message}`.
 pub(super) fn json_error(status: StatusCode, code: &str, message: impl ToString) -> Response {
-    (status, Json(ErrorBody { error: code, message: message.to_string(), errors: None })).into_response()
+    with_code((status, Json(ErrorBody { error: code, message: message.to_string(), errors: None })).into_response(), code)
 }
 
 /// `status` with `{"error": code, "message": message, "errors": violations}`.
 pub(super) fn json_error_with_violations(status: StatusCode, code: &str, message: impl ToString, violations: &[Violation]) -> Response {
-    (status, Json(ErrorBody { error: code, message: message.to_string(), errors: Some(violations) })).into_response()
+    with_code((status, Json(ErrorBody { error: code, message: message.to_string(), errors: Some(violations) })).into_response(), code)
+}
+
+fn with_code(mut response: Response, code: &str) -> Response {
+    response.extensions_mut().insert(ErrorCode(code.to_owned()));
+    response
 }
 
 /// The status and body of an answer, for tests.

@@ -1,20 +1,27 @@
 //! HTTP: the router. `GET /cable` (WebSocket), `POST /broadcast`, `PUT /resources/{kind}/{id}`,
-//! `GET /health`. Request logs carry the path only, never the query (tokens travel there).
+//! `GET /health`; the debug page at `/` when it is on; `GET /metrics` on its own listener.
+//! Request logs carry the path only, never the query (tokens travel there); the publisher
+//! endpoints log one access line each, with outcome and time.
 
+mod access_log;
 mod cable;
+mod debug;
 mod error;
+mod metrics;
 mod publish;
 mod publisher_key;
 mod resources;
 
 use std::sync::Arc;
 
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::app::App;
 
 pub use cable::UpgradeError;
+pub use metrics::serve_metrics;
 pub use publish::{BroadcastError, PublishResponse};
 pub use publisher_key::PublisherKeyRequired;
 pub use resources::ResourceError;
@@ -22,10 +29,12 @@ pub use resources::ResourceError;
 /// The application router.
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.config.limits.max_publish_body_bytes;
+    let debug_page = debug::routes(&app).unwrap_or_default();
     Router::new()
+        .merge(debug_page)
         .route("/cable", get(cable::upgrade))
-        .route("/broadcast", post(publish::broadcast))
-        .route("/resources/{kind}/{id}", put(resources::record))
+        .route("/broadcast", post(publish::broadcast).layer(from_fn_with_state("published", access_log::access_log)))
+        .route("/resources/{kind}/{id}", put(resources::record).layer(from_fn_with_state("recorded", access_log::access_log)))
         .route("/health", get(health))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(app)

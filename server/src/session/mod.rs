@@ -62,6 +62,9 @@ pub(crate) struct Subscription {
     pub live: bool,
     /// When it was added.
     pub since: Instant,
+    /// Counts it in `websocket_active_subscriptions` while it lives (held for its `Drop`).
+    #[allow(dead_code)]
+    pub counted: crate::metrics::ActiveSubscription,
 }
 
 /// Messages from background tasks back into the loop.
@@ -127,6 +130,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         }
     };
     let id = SessionId::next();
+    crate::logging::record_connection(id.0);
     let (outbox, mut inbox) = outbox::channel(app.config.limits.max_outbound_queue_bytes);
     let overflow = inbox.watch();
     let (internal, mut internal_rx) = mpsc::unbounded_channel();
@@ -284,7 +288,7 @@ fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
     let mut ids = Vec::with_capacity(kept.subscriptions.len());
     for k in kept.subscriptions {
         ids.push(k.identifier.to_string());
-        let sub = Subscription { channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, since: Instant::now() };
+        let sub = Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(k.channel)), channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, since: Instant::now() };
         s.subs.insert(k.identifier, sub);
     }
     tracing::info!(session = s.id.0, restored = ids.len(), "session restored");

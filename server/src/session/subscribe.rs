@@ -26,6 +26,7 @@ pub struct SubscribeOutcome {
 
 fn reject(s: &Session, identifier: &str, reason: &'static str, detail: &str) {
     tracing::info!(session = s.id.0, identifier, reason, detail, "subscription rejected");
+    crate::metrics::subscription_rejected(crate::metrics::ChannelLabel::of_identifier(identifier), reason);
     s.send(frame::reject(identifier, reason));
 }
 
@@ -97,7 +98,7 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
         send_on_subscribe(s, &o.identifier, o.channel, msg, &o.params);
     }
     let identifier = o.identifier.clone();
-    s.subs.insert(o.identifier, Subscription { channel: o.channel, identifier, params: o.params, streams, live: true, since: tokio::time::Instant::now() });
+    s.subs.insert(o.identifier, Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(o.channel)), channel: o.channel, identifier, params: o.params, streams, live: true, since: tokio::time::Instant::now() });
 }
 
 /// Registers a subscription's streams in the hub, after replaying what the client missed
