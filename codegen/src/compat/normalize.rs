@@ -371,7 +371,9 @@ impl Normalizer<'_> {
             }
             None => n.types = type_set,
         }
-        n.extensible_enum = obj.get("x-extensible-enum").and_then(Value::as_bool).unwrap_or(false) && n.values.is_some();
+        // A reader's catch-all lifts the `enum`, never a `const` beside it: the constant
+        // still pins the value, so such a node is not extensible.
+        n.extensible_enum = obj.get("x-extensible-enum").and_then(Value::as_bool).unwrap_or(false) && n.values.is_some() && !obj.contains_key("const");
 
         // Strings.
         n.format = obj.get("format").and_then(Value::as_str).map(str::to_owned);
