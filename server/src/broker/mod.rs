@@ -123,8 +123,8 @@ pub fn prepare_for(channel: &'static ChannelDescriptor, event: &'static EventDes
     }
     let mut streams = Vec::with_capacity(event.publish_to.len());
     for t in event.publish_to {
-        let key = t.render(&payload).map_err(|e| PublishError::Key { template: t.source.to_owned(), reason: e.to_string() })?;
-        if !streams.contains(&key) {
+        let key = t.target(&payload).map_err(|e| PublishError::Key { template: t.source.to_owned(), reason: e.to_string() })?;
+        if let Some(key) = key.filter(|k| !streams.contains(k)) {
             streams.push(key);
         }
     }
