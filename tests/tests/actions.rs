@@ -65,7 +65,7 @@ async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
     let m = b.message(&id).await.expect("relayed event");
     assert_eq!(m["event"], "typing_indicator", "{m}");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing" }), "the validated request is the payload");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing", "user_id": "ua" }), "the validated request is the payload, stamped with who sent it");
     assert!(m["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{m}");
     assert!(m.get("resource_type").is_none() && m.get("resource_id").is_none(), "typing_indicator declares no resource: {m}");
     assert!(a.recv_within(Duration::from_millis(500)).await.is_none(), "the sender is excluded and asked for no reply");
@@ -77,13 +77,13 @@ async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     assert_eq!(r, json!({ "ref": "r-1", "action": "typing_indicator", "ok": true, "data": null }));
     let m = b.message(&id).await.expect("relayed event");
     assert_eq!(m["event"], "typing_indicator");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "stopped" }));
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "stopped", "user_id": "ua" }));
     assert!(a.recv_within(Duration::from_millis(500)).await.is_none(), "nothing else for the sender");
 
     // B relays too, and A (now a receiver) gets it.
     b.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
     let m = a.message(&id).await.expect("relayed event");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing" }));
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing", "user_id": "ub" }));
     assert!(b.recv_within(Duration::from_millis(300)).await.is_none());
     assert!(other.recv_within(Duration::from_millis(300)).await.is_none(), "other conversations are not relayed to");
 }
