@@ -55,28 +55,31 @@ pub(super) fn claims(ir: &Ir, problems: &mut Problems) {
     misplaced(&ir.types, &Loc::new(PROJECT_FILE, "/claims"), "claims", &ir.claims, problems);
 }
 
-/// Reports `x-accept-integer` anywhere inside `ty`, which is read at `root`.
+/// Reports `x-accept-integer` anywhere inside `ty`, which is read at `root` (written at
+/// `loc`), at the keyword itself: that is where the fix goes.
 fn misplaced(types: &BTreeMap<String, TypeDef>, loc: &Loc, root: &str, ty: &Ty, problems: &mut Problems) {
-    if let Some(path) = accepts_integer(types, ty, root, &mut BTreeSet::new()) {
-        problems.at(
-            loc,
+    if let Some((path, at)) = accepts_integer(types, ty, root, loc, &mut BTreeSet::new()) {
+        problems.at_key(
+            &at.child(ACCEPT_INTEGER),
             format!("`{path}` accepts integers (`{ACCEPT_INTEGER}`), but only a top-level subscription param is read that way"),
-            format!("the server reads a JSON integer as text only in the params a client subscribes with: refer here to a type without `{ACCEPT_INTEGER}` (e.g. `Id` rather than `IdParam`)"),
+            format!("the server reads a JSON integer as text only in the params a client subscribes with: remove `{ACCEPT_INTEGER}` here, or give `{path}` a type without it (e.g. `Id` rather than `IdParam`)"),
         );
     }
 }
 
-/// The dotted path of the first string inside `ty` that accepts integers.
-fn accepts_integer(types: &BTreeMap<String, TypeDef>, ty: &Ty, at: &str, seen: &mut BTreeSet<String>) -> Option<String> {
+/// The dotted path of the first string inside `ty` that accepts integers, and where that
+/// string's schema is written (`loc` is where `ty` is).
+fn accepts_integer(types: &BTreeMap<String, TypeDef>, ty: &Ty, at: &str, loc: &Loc, seen: &mut BTreeSet<String>) -> Option<(String, Loc)> {
     match ty {
-        Ty::String { accept_integer: true, .. } => Some(at.to_owned()),
-        Ty::Named(n) if seen.insert(n.clone()) => types.get(n).and_then(|def| accepts_integer(types, &def.ty, at, seen)),
-        Ty::Array(t) => accepts_integer(types, t, &format!("{at}[]"), seen),
-        Ty::Map(t) | Ty::Nullable(t) => accepts_integer(types, t, at, seen),
+        Ty::String { accept_integer: true, .. } => Some((at.to_owned(), loc.clone())),
+        Ty::Named(n) if seen.insert(n.clone()) => types.get(n).and_then(|def| accepts_integer(types, &def.ty, at, &def.loc, seen)),
+        Ty::Array(t) => accepts_integer(types, t, &format!("{at}[]"), &loc.child("items"), seen),
+        Ty::Map(t) => accepts_integer(types, t, &format!("{at}.*"), &loc.child("additionalProperties"), seen),
+        Ty::Nullable(t) => accepts_integer(types, t, at, loc, seen),
         Ty::Object(obj) => {
-            let fields = obj.fields.iter().find_map(|f| accepts_integer(types, &f.ty, &format!("{at}.{}", f.name), seen));
+            let fields = obj.fields.iter().find_map(|f| accepts_integer(types, &f.ty, &format!("{at}.{}", f.name), &loc.child("properties").child(&f.name), seen));
             fields.or_else(|| match &obj.additional {
-                Additional::Typed(t) => accepts_integer(types, t, &format!("{at}.*"), seen),
+                Additional::Typed(t) => accepts_integer(types, t, &format!("{at}.*"), &loc.child("additionalProperties"), seen),
                 _ => None,
             })
         }
