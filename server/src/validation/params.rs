@@ -29,7 +29,7 @@ const MAX_LISTED: usize = 8;
 pub struct Canonical {
     /// What validation, authorization and stream keys see.
     pub params: Value,
-    /// Undeclared keys the channel ignores, in the order sent (for a debug line).
+    /// Undeclared keys the channel ignores, sorted (for a debug line).
     pub ignored: Vec<String>,
 }
 
@@ -54,6 +54,7 @@ pub fn canonicalize(params: &ParamsDescriptor, raw: Value) -> Canonical {
         };
         out.insert(key, value);
     }
+    ignored.sort();
     Canonical { params: Value::Object(out), ignored }
 }
 
@@ -97,7 +98,7 @@ mod tests {
 
     #[test]
     fn undeclared_keys_are_dropped_or_kept_as_the_channel_says() {
-        let c = canonicalize(&IDS, json!({"pipelineId": 1, "id": 7, "zz": "x"}));
+        let c = canonicalize(&IDS, json!({"zz": "x", "pipelineId": 1, "id": 7}));
         assert_eq!(c.params, json!({"id": "7"}));
         assert_eq!(c.ignored, ["pipelineId", "zz"]);
         let strict = ParamsDescriptor { undeclared: UndeclaredParams::Refuse, ..IDS };
