@@ -1,4 +1,5 @@
-//! Client actions (`perform`) against the real binary: relay with `exclude_sender`, forward
+//! Client actions (`perform`) against the real binary: relay with `exclude_sender` and the
+//! fields it stamps (who sent it, where; never the client's word), forward
 //! to a real HTTP backend started inside the test, the `$reply` shape of every outcome, and
 //! the built-in error codes. The per-connection rate limit depends on time: `timing.rs`.
 
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use cableway_tests::client::Client;
+use cableway_tests::client::{identifier, Client};
 use cableway_tests::fixtures::{conversation, join_conversation};
 use cableway_tests::server::{claims, free_port, Options, Server};
 use serde_json::{json, Value};
@@ -86,6 +87,46 @@ async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing", "user_id": "ub" }));
     assert!(b.recv_within(Duration::from_millis(300)).await.is_none());
     assert!(other.recv_within(Duration::from_millis(300)).await.is_none(), "other conversations are not relayed to");
+}
+
+#[tokio::test]
+async fn a_relay_says_who_sent_it_and_where_and_a_client_cannot_forge_either() {
+    let s = Server::start();
+    let (id, mut a, mut b) = two_members(&s).await;
+    s.own("ai_conversation", "conv2", ACCOUNT).await;
+    let other_id = conversation("conv2");
+    let mut other = s.user("uc", ACCOUNT).await;
+    other.joined(&other_id).await;
+
+    // The seed's frontend sends `{status}`: receivers see who is typing, and where.
+    a.perform(&id, "typing_indicator", json!({ "status": "typing" })).await;
+    let m = b.message(&id).await.expect("relayed event");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "user_id": "ua", "status": "typing" }));
+
+    // Who: a client-sent user_id is not part of the request, so it is refused, and nothing is relayed.
+    a.perform(&id, "typing_indicator", json!({ "status": "typing", "user_id": "ub", "$ref": "forge-1" })).await;
+    let (r, _) = reply(&mut a, &id).await;
+    let e = assert_error(&r, Some("forge-1"), "typing_indicator", "invalid_request");
+    assert!(e["details"].as_array().is_some_and(|d| d.iter().any(|d| d["path"] == "/user_id")), "{e}");
+    assert!(b.round_trip().await.is_empty(), "a forged relay is not relayed");
+
+    // Where: conversation_id is still accepted (1.0 clients send it) and replaced by the
+    // subscription's: a client cannot relay into another conversation, nor claim it did.
+    a.perform(&id, "typing_indicator", json!({ "status": "stopped", "conversation_id": "conv2" })).await;
+    let m = b.message(&id).await.expect("relayed event");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "user_id": "ua", "status": "stopped" }));
+    assert!(other.round_trip().await.is_empty(), "nothing reaches conv2");
+    s.wait_for_log("the replaced field at debug", |log| log.lines().find(|l| l.contains("stamped field was replaced") && l.contains("field=\"conversation_id\"")).map(str::to_owned)).await;
+
+    // The stamp reads the canonical param: a conversation subscribed by number is its text.
+    s.own("ai_conversation", "77", ACCOUNT).await;
+    let by_number = identifier("AiConversationChannel", &json!({ "conversation_id": 77 }));
+    a.joined(&by_number).await;
+    let by_text = conversation("77");
+    b.joined(&by_text).await;
+    a.perform(&by_number, "typing_indicator", json!({ "status": "typing" })).await;
+    let m = b.message(&by_text).await.expect("relayed to the same stream");
+    assert_eq!(m["payload"], json!({ "conversation_id": "77", "user_id": "ua", "status": "typing" }));
 }
 
 // ---------------------------------------------------------------------------------------
