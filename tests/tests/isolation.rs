@@ -647,7 +647,7 @@ fn expected(channel: &ChannelDescriptor, param: &str, raw: &str, account: &str, 
     id.remove("channel");
     let canonical = match id.remove(param) {
         Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) if v <= (1 << 53) - 1 => Value::String(v.to_string()),
+            Some(v) if v < (1 << 53) => Value::String(v.to_string()),
             _ => Value::Number(n),
         },
         Some(other) => other,
@@ -682,7 +682,7 @@ async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap
     let mut ids = Vec::new();
     for family in families {
         for (i, id) in family.iter().enumerate() {
-            let owner = *owners.entry(id.clone()).or_insert(if (i + round as usize) % 2 == 0 { NUM_A } else { NUM_B });
+            let owner = *owners.entry(id.clone()).or_insert(if (i + round as usize).is_multiple_of(2) { NUM_A } else { NUM_B });
             s.own("ai_conversation", id, owner).await;
             if !ids.contains(id) {
                 ids.push(id.clone());
