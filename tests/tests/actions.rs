@@ -29,6 +29,17 @@ async fn two_members(s: &Server) -> (String, Client, Client) {
     (id, a, b)
 }
 
+/// [`two_members`], and a member `uc` of another conversation of the account (`conv2`):
+/// returns the identifier, the two clients, and the neighbour's identifier and client.
+async fn two_members_and_a_neighbour(s: &Server) -> (String, Client, Client, String, Client) {
+    let (id, a, b) = two_members(s).await;
+    s.own("ai_conversation", "conv2", ACCOUNT).await;
+    let other_id = conversation("conv2");
+    let mut other = s.user("uc", ACCOUNT).await;
+    other.joined(&other_id).await;
+    (id, a, b, other_id, other)
+}
+
 /// The next `$reply` on `id`, skipping event messages (returned alongside, in order).
 async fn reply(c: &mut Client, id: &str) -> (Value, Vec<Value>) {
     let mut events = Vec::new();
@@ -55,12 +66,8 @@ fn assert_error(r: &Value, reference: Option<&str>, action: &str, code: &str) ->
 #[tokio::test]
 async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     let s = Server::start();
-    let (id, mut a, mut b) = two_members(&s).await;
     // A subscriber of another conversation of the same account hears nothing.
-    s.own("ai_conversation", "conv2", ACCOUNT).await;
-    let other_id = conversation("conv2");
-    let mut other = s.user("uc", ACCOUNT).await;
-    other.joined(&other_id).await;
+    let (id, mut a, mut b, _, mut other) = two_members_and_a_neighbour(&s).await;
 
     // Without `$ref`: B gets the event envelope, A gets nothing at all (no echo, no reply).
     a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
@@ -92,11 +99,7 @@ async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
 #[tokio::test]
 async fn a_relay_says_who_sent_it_and_where_and_a_client_cannot_forge_either() {
     let s = Server::start();
-    let (id, mut a, mut b) = two_members(&s).await;
-    s.own("ai_conversation", "conv2", ACCOUNT).await;
-    let other_id = conversation("conv2");
-    let mut other = s.user("uc", ACCOUNT).await;
-    other.joined(&other_id).await;
+    let (id, mut a, mut b, _, mut other) = two_members_and_a_neighbour(&s).await;
 
     // The seed's frontend sends `{status}`: receivers see who is typing, and where.
     a.perform(&id, "typing_indicator", json!({ "status": "typing" })).await;

@@ -106,11 +106,15 @@ fn subscription_id(account: &str) -> String {
     identifier(CHANNEL, &json!({ "account_id": account }))
 }
 
-/// Subscribes a user of `account` and returns the frames on its identifier up to the first
-/// data message after the confirmation (the status, or the notice that it is unavailable).
+/// A user of `account` and the identifier of its subscription, not yet sent.
+async fn user_of(s: &Server, account: &str) -> (Client, String) {
+    (s.user(&format!("u-{account}"), account).await, subscription_id(account))
+}
+
+/// Subscribes a user of `account` and returns the first data message after the
+/// confirmation (the status, or the notice that it is unavailable).
 async fn subscribe_for_status(s: &Server, account: &str) -> (Client, String, Value) {
-    let mut c = s.user(&format!("u-{account}"), account).await;
-    let id = subscription_id(account);
+    let (mut c, id) = user_of(s, account).await;
     c.subscribed(&id).await;
     let first = c.message(&id).await.unwrap_or_else(|| panic!("{account}: nothing after confirm_subscription"));
     (c, id, first)
@@ -157,8 +161,7 @@ async fn the_backend_tells_the_current_status_to_the_new_subscriber_only() {
     assert_eq!(backend.seen.lock().unwrap().last().unwrap()["params"], json!({ "account_id": "5150" }));
 
     // An empty answer sends nothing, and the subscription works.
-    let mut e = s.user("u-acc-none", "acc-none").await;
-    let none = subscription_id("acc-none");
+    let (mut e, none) = user_of(&s, "acc-none").await;
     e.subscribed(&none).await;
     assert_live(&s, &mut e, &none, "acc-none").await;
 }
@@ -166,8 +169,7 @@ async fn the_backend_tells_the_current_status_to_the_new_subscriber_only() {
 #[tokio::test]
 async fn a_live_event_racing_the_fetch_comes_after_the_status() {
     let (s, backend) = setup().await;
-    let mut c = s.user("u-acc-race", "acc-race").await;
-    let id = subscription_id("acc-race");
+    let (mut c, id) = user_of(&s, "acc-race").await;
     c.send_subscribe(&id).await;
     let frames: Vec<Value> = {
         let mut out = Vec::new();
@@ -228,8 +230,7 @@ async fn without_a_backend_the_status_is_unavailable() {
 #[tokio::test]
 async fn an_unsubscribe_during_the_fetch_sends_nothing_afterwards() {
     let (s, backend) = setup().await;
-    let mut c = s.user("u-acc-wait", "acc-wait").await;
-    let id = subscription_id("acc-wait");
+    let (mut c, id) = user_of(&s, "acc-wait").await;
     c.subscribed(&id).await;
     wait::poll_async(Duration::from_secs(10), || (!backend.seen.lock().unwrap().is_empty()).then_some(())).await.expect("the backend was asked");
     c.send(&json!({ "command": "unsubscribe", "identifier": id })).await;
