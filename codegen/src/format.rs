@@ -95,13 +95,17 @@ pub struct ChannelFile {
     /// True when payload shapes were designed here rather than taken from the seed documents.
     #[serde(default)]
     pub designed_here: bool,
-    /// JSON Schema of the subscription params (an object).
+    /// JSON Schema of the subscription params (a closed object).
     pub params: SchemaFragment,
+    /// What happens to identifier keys that `params` does not declare.
+    #[serde(default)]
+    pub undeclared_params: UndeclaredParams,
     /// Authorization rule evaluated on subscribe. Deny by default.
     pub authorize: Rule,
     /// Stream keys a subscription listens to.
     pub streams: Vec<StreamSpec>,
-    /// Messages sent to the subscriber right after `confirm_subscription`.
+    /// What the subscriber receives right after `confirm_subscription`, in order, before any
+    /// live event: fixed messages, and at most one answer fetched from the app backend.
     #[serde(default)]
     pub on_subscribe: Vec<OnSubscribeSpec>,
     /// Events delivered to subscribers, by name.
@@ -115,6 +119,19 @@ pub struct ChannelFile {
     /// Names removed in the past that must never be used again.
     #[serde(default)]
     pub reserved: Reserved,
+}
+
+/// What the server does with identifier keys the params schema does not declare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UndeclaredParams {
+    /// Drop them before validation (logged at debug): they never reach authorization, stream
+    /// keys or the backend. What clients written for ActionCable expect.
+    #[default]
+    Ignore,
+    /// Refuse the subscription (`invalid_params`), e.g. where a misspelt optional param
+    /// would silently widen what the subscription receives.
+    Refuse,
 }
 
 /// Channel maturity.
@@ -139,14 +156,44 @@ pub struct StreamSpec {
     pub when: Option<Rule>,
 }
 
-/// A message sent on subscribe.
+/// One step of what a subscriber receives on subscribe: a message (`event` and `payload`),
+/// or a `fetch` from the app backend.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnSubscribeSpec {
+    /// A message: an event of this channel.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// A message: its payload; string values may hold `{params.x}` / `{claims.x}` placeholders.
+    #[serde(default)]
+    pub payload: Option<Value>,
+    /// Ask the app backend what to send (e.g. the current status), instead of a message.
+    #[serde(default)]
+    pub fetch: Option<FetchSpec>,
+}
+
+/// A message the server builds itself: an event and its payload template.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
     /// An event of this channel.
     pub event: String,
     /// The payload; string values may hold `{params.x}` / `{claims.x}` placeholders.
     pub payload: Value,
+}
+
+/// The `fetch` step: the server POSTs `{principal, channel, params}` to the backend, which
+/// answers `{"events": [{"event", "payload"}, ...]}` for this subscriber only.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchSpec {
+    /// Path appended to the configured backend URL; defaults to `/cable/on_subscribe`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The events (of this channel) the answer may hold.
+    pub events: Vec<String>,
+    /// Sent instead when the backend fails (no answer in time, not 2xx, an invalid answer).
+    pub unavailable: MessageSpec,
 }
 
 /// A server-to-client event.
@@ -158,7 +205,7 @@ pub struct EventSpec {
     /// JSON Schema of the payload.
     pub payload: SchemaFragment,
     /// Fan-out: stream key templates over `{payload.x}`.
-    pub publish_to: Vec<String>,
+    pub publish_to: Vec<PublishTarget>,
     /// Fills the envelope's `resource_type` / `resource_id`.
     #[serde(default)]
     pub resource: Option<ResourceSpec>,
@@ -168,6 +215,43 @@ pub struct EventSpec {
     /// Marks the event as going away.
     #[serde(default)]
     pub deprecated: bool,
+}
+
+/// One fan-out target: a key template, or a template with options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PublishTarget {
+    /// A key template every publish of the event goes to.
+    Key(String),
+    /// A key template with options.
+    Spec(PublishSpec),
+}
+
+/// A fan-out target with options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSpec {
+    /// The key template over `{payload.x}`.
+    pub key: String,
+    /// Skip this target for payloads that lack (or null) a field of the key; the other
+    /// targets still get the event. Its fields may then be optional.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl PublishTarget {
+    /// The key template.
+    pub fn key(&self) -> &str {
+        match self {
+            PublishTarget::Key(k) => k,
+            PublishTarget::Spec(s) => &s.key,
+        }
+    }
+
+    /// Whether payloads without its fields skip it.
+    pub fn optional(&self) -> bool {
+        matches!(self, PublishTarget::Spec(PublishSpec { optional: true, .. }))
+    }
 }
 
 /// Where the envelope's resource fields come from.
@@ -224,6 +308,10 @@ pub struct RelaySpec {
     /// Do not deliver the relayed event back to the sender.
     #[serde(default)]
     pub exclude_sender: bool,
+    /// Payload fields the server sets, by field name: `claims.<name>` (who sent it) or
+    /// `params.<name>` (the subscription it came through). A client never sets them.
+    #[serde(default)]
+    pub stamp: BTreeMap<String, String>,
 }
 
 /// The `forward` behaviour.

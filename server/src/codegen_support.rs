@@ -175,9 +175,26 @@ pub struct TemplateDescriptor {
     pub source: &'static str,
     /// Its pieces.
     pub parts: &'static [TemplatePart],
+    /// Payloads that lack (or null) one of its fields skip it.
+    pub optional: bool,
 }
 
 impl TemplateDescriptor {
+    /// The key a (validated) payload is published to: `None` when this target is optional
+    /// and the payload lacks one of its fields.
+    ///
+    /// # Errors
+    /// [`KeyError`] when a field of a required target is missing, or a value is not key-safe.
+    pub fn target(&self, payload: &Value) -> Result<Option<String>, KeyError> {
+        if self.optional {
+            let absent = self.parts.iter().any(|p| matches!(p, TemplatePart::Field(f) if payload.pointer(f).is_none_or(Value::is_null)));
+            if absent {
+                return Ok(None);
+            }
+        }
+        self.render(payload).map(Some)
+    }
+
     /// Renders the key for a (validated) payload.
     ///
     /// # Errors
@@ -246,6 +263,43 @@ pub struct EventDescriptor {
     pub roundtrip: RoundtripFn,
 }
 
+/// A param of the subscription or a claim of the connection's token, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// `params.<name>`.
+    Param(&'static str),
+    /// `claims.<name>`.
+    Claim(&'static str),
+}
+
+impl Reference {
+    /// The value it names in the (canonical) params and the claims, when present.
+    pub fn read<'v>(&self, params: &'v Value, claims: &'v Value) -> Option<&'v Value> {
+        match self {
+            Reference::Param(name) => params.get(name),
+            Reference::Claim(name) => claims.get(name),
+        }
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reference::Param(name) => write!(f, "params.{name}"),
+            Reference::Claim(name) => write!(f, "claims.{name}"),
+        }
+    }
+}
+
+/// A payload field a relay sets itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampDescriptor {
+    /// The top-level payload field.
+    pub field: &'static str,
+    /// Where its value comes from.
+    pub source: Reference,
+}
+
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionBehaviour {
@@ -255,6 +309,8 @@ pub enum ActionBehaviour {
         event: &'static str,
         /// Skip the sender.
         exclude_sender: bool,
+        /// Payload fields the server sets from the sender's claims and the subscription's params.
+        stamp: &'static [StampDescriptor],
     },
     /// POST to the backend.
     Forward {
@@ -284,13 +340,53 @@ pub struct ActionDescriptor {
     pub reply_roundtrip: Option<RoundtripFn>,
 }
 
-/// A message sent on subscribe.
+/// A message the server builds from a template.
 #[derive(Debug, Clone, Copy)]
-pub struct OnSubscribeDescriptor {
+pub struct MessageDescriptor {
     /// The event.
     pub event: &'static str,
     /// The payload as JSON text; string values may hold `{params.x}` / `{claims.x}`.
     pub payload: &'static str,
+}
+
+/// Ask the app backend what to send a new subscriber.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchDescriptor {
+    /// Path appended to the backend URL.
+    pub path: &'static str,
+    /// Events its answer may hold.
+    pub events: &'static [&'static str],
+    /// Sent instead when the backend fails.
+    pub unavailable: MessageDescriptor,
+}
+
+/// One step of what a subscriber receives right after `confirm_subscription`.
+#[derive(Debug, Clone, Copy)]
+pub enum OnSubscribeDescriptor {
+    /// A message built from a template.
+    Message(MessageDescriptor),
+    /// Events fetched from the backend, for this subscriber only.
+    Fetch(FetchDescriptor),
+}
+
+/// What the server does with identifier keys the params schema does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UndeclaredParams {
+    /// Dropped before validation (logged at debug).
+    Ignore,
+    /// Kept, so validation refuses them.
+    Refuse,
+}
+
+/// How the params of an identifier are read before they are validated.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamsDescriptor {
+    /// The declared params.
+    pub names: &'static [&'static str],
+    /// Params whose JSON integers are read as their decimal text (`x-accept-integer`).
+    pub integer_ids: &'static [&'static str],
+    /// What happens to other keys.
+    pub undeclared: UndeclaredParams,
 }
 
 /// History kept per stream.
@@ -348,13 +444,15 @@ pub struct ChannelDescriptor<C: 'static> {
     pub experimental: bool,
     /// Bundled JSON Schema of the params.
     pub params_schema: &'static str,
+    /// How params are read before they are validated.
+    pub params: ParamsDescriptor,
     /// Subscribe-side stream templates, as written.
     pub streams: &'static [&'static str],
     /// Events.
     pub events: &'static [EventDescriptor],
     /// Actions.
     pub actions: &'static [ActionDescriptor],
-    /// Messages sent on subscribe.
+    /// What a subscriber receives on subscribe, in order.
     pub on_subscribe: &'static [OnSubscribeDescriptor],
     /// History policy.
     pub history: HistoryPolicy,

@@ -10,7 +10,8 @@
 //! - [`hub`]: which connection listens to which stream; local fan-out with per-connection,
 //!   byte-bounded outboxes. [`broker`]: validate-then-deliver for publications.
 //! - [`auth`]: JWT verification and token extraction. [`resolver`]: resource ownership.
-//! - [`actions`]: `perform` — relay and forward. [`validation`]: compiled JSON Schemas.
+//! - [`actions`]: `perform` — relay and forward. [`validation`]: compiled JSON Schemas, and
+//!   params read into their canonical form. [`backend`]: the app backend's HTTP calls.
 //! - [`metrics`]: every exported series, by name; [`logging`]: text or JSON logs.
 //!
 //! # Glossary
@@ -26,6 +27,7 @@
 pub mod actions;
 pub mod app;
 pub mod auth;
+pub mod backend;
 pub mod broker;
 pub mod channels;
 pub mod cli;

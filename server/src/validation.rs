@@ -4,6 +4,10 @@
 //! schema text (the registry's strings are `'static`), so the publish path never hashes
 //! a schema. Errors come out as `{path, message}` with values masked: a client or
 //! publisher is told where its document is wrong, never shown its own data back.
+//!
+//! [`params`] reads subscription params into their canonical form before they are validated.
+
+pub mod params;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

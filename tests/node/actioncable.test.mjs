@@ -117,9 +117,10 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
     const convA = subscribe(a, conv)
     const convB = subscribe(b, conv)
     await waitFor('both conversation subscriptions', () => convA.connected.length === 1 && convB.connected.length === 1, { ms: 10_000 })
-    assert.ok(convA.sub.perform('typing_indicator', { conversation_id: CONVERSATION_ID, status: 'typing' }))
+    // The seed's frontend sends `{status}`: the server says who is typing and where.
+    assert.ok(convA.sub.perform('typing_indicator', { status: 'typing' }))
     const typing = await waitFor('typing_indicator at B', () => events(convB, 'typing_indicator')[0], { ms: 5_000 })
-    assert.deepEqual(typing.payload, { conversation_id: CONVERSATION_ID, status: 'typing' })
+    assert.deepEqual(typing.payload, { conversation_id: CONVERSATION_ID, user_id: 'node-a', status: 'typing' })
     // With a `$ref`, A gets a reply (and still not the event).
     convA.sub.perform('typing_indicator', { conversation_id: CONVERSATION_ID, status: 'stopped', $ref: 'node-1' })
     const reply = await waitFor('$reply at A', () => convA.received.find(m => m && m.$reply), { ms: 5_000 })

@@ -19,6 +19,11 @@
 //!
 //! Values stay small: at most 3 items or extra keys, short strings, except where a pattern
 //! or `minLength` asks for more.
+//!
+//! For ids as clients really send them ([`id_families`], [`id_spellings`]): families of ids
+//! that look alike (`7`, `07`, `007`; `ab`, `AB`), and every JSON text a client might write
+//! for one (a number or a string, `7.0`, `-7`, `7e0`, 2^53 + 7, `" 7"`, `"７"`, confusables,
+//! `"7:*"`, `[7]`, ...), for the property test that no spelling reaches another account.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -432,6 +437,76 @@ pub fn pattern_strategy(pattern: &str) -> BoxedStrategy<String> {
         p = &p[..p.len() - 1];
     }
     proptest::string::string_regex(p).unwrap_or_else(|e| panic!("pattern `{pattern}` does not parse: {e}")).boxed()
+}
+
+/// Families of distinct ids that look alike, each matching `pattern` (an `Id` pattern): one
+/// number with leading zeros (`7`, `07`, `007`), one word in several cases (`ab`, `AB`,
+/// `Ab`), or one generated id (a UUID, or from `pattern`) with its upper-case twin.
+pub fn id_families(pattern: &str) -> BoxedStrategy<Vec<String>> {
+    let valid = jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": pattern })).expect("pattern compiles");
+    let numbers = prop_oneof![
+        3 => 0u64..1000,
+        1 => Just(MAX_SAFE_INTEGER as u64),
+        1 => Just(MAX_SAFE_INTEGER as u64 - 1),
+        1 => (1u64 << 32)..(MAX_SAFE_INTEGER as u64),
+    ]
+    .prop_map(|n| vec![n.to_string(), format!("0{n}"), format!("00{n}")]);
+    let words = "[a-z][a-z0-9]{0,5}".prop_map(|w| {
+        let mut cap = w.clone();
+        cap[..1].make_ascii_uppercase();
+        vec![w.clone(), w.to_uppercase(), cap]
+    });
+    let generated = prop_oneof![format_strategy("uuid"), pattern_strategy(pattern)].prop_map(|id| vec![id.clone(), id.to_uppercase()]);
+    prop_oneof![numbers, words, generated]
+        .prop_map(move |family| {
+            let mut out: Vec<String> = Vec::new();
+            for id in family {
+                if !out.contains(&id) && valid.is_valid(&Value::String(id.clone())) {
+                    out.push(id);
+                }
+            }
+            out
+        })
+        .prop_filter("at least one valid id", |f| !f.is_empty())
+        .boxed()
+}
+
+/// The JSON texts a client might send for `id`: the string; for a decimal id also the
+/// number and its odd forms (`7.0`, `7e0`, `-7`, `7.5`, `7` + 2^53, fullwidth digits), which
+/// may not even be JSON (`007`); and for any id whitespace, a zero-width space, other cases,
+/// Cyrillic look-alikes, a stream separator or wildcard, an array and an object.
+pub fn id_spellings(id: &str) -> Vec<String> {
+    let text = |s: &str| Value::String(s.to_owned()).to_string();
+    let mut out = vec![text(id)];
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        out.push(id.to_owned());
+        out.extend([format!("{id}.0"), format!("{id}e0"), format!("-{id}"), format!("{id}.5")]);
+        if let Ok(n) = id.parse::<u128>() {
+            out.push((n + (1u128 << 53)).to_string());
+        }
+        let fullwidth: String = id.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap_or(c)).collect();
+        out.push(text(&fullwidth));
+    }
+    // Cyrillic а, е, о, А and the letter О for the digit zero.
+    let confusable: String = id
+        .chars()
+        .map(|c| match c {
+            'a' => '\u{430}',
+            'e' => '\u{435}',
+            'o' => '\u{43e}',
+            'A' => '\u{410}',
+            '0' => '\u{41e}',
+            other => other,
+        })
+        .collect();
+    for odd in [format!(" {id}"), format!("{id}\n"), format!("{id}\u{200b}"), id.to_uppercase(), id.to_lowercase(), confusable, format!("{id}:*"), format!("{id}:admin"), "*".to_owned()] {
+        out.push(text(&odd));
+    }
+    out.push(format!("[{}]", text(id)));
+    out.push(format!("{{\"id\":{}}}", text(id)));
+    let mut seen = HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
+    out
 }
 
 fn integer(obj: &Map<String, Value>) -> BoxedStrategy<Value> {

@@ -1,4 +1,5 @@
-//! Client actions (`perform`) against the real binary: relay with `exclude_sender`, forward
+//! Client actions (`perform`) against the real binary: relay with `exclude_sender` and the
+//! fields it stamps (who sent it, where; never the client's word), forward
 //! to a real HTTP backend started inside the test, the `$reply` shape of every outcome, and
 //! the built-in error codes. The per-connection rate limit depends on time: `timing.rs`.
 
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use cableway_tests::client::Client;
+use cableway_tests::client::{identifier, Client};
 use cableway_tests::fixtures::{conversation, join_conversation};
 use cableway_tests::server::{claims, free_port, Options, Server};
 use serde_json::{json, Value};
@@ -26,6 +27,17 @@ async fn two_members(s: &Server) -> (String, Client, Client) {
     let id = join_conversation(&mut a, CONV, "ua").await;
     join_conversation(&mut b, CONV, "ub").await;
     (id, a, b)
+}
+
+/// [`two_members`], and a member `uc` of another conversation of the account (`conv2`):
+/// returns the identifier, the two clients, and the neighbour's identifier and client.
+async fn two_members_and_a_neighbour(s: &Server) -> (String, Client, Client, String, Client) {
+    let (id, a, b) = two_members(s).await;
+    s.own("ai_conversation", "conv2", ACCOUNT).await;
+    let other_id = conversation("conv2");
+    let mut other = s.user("uc", ACCOUNT).await;
+    other.joined(&other_id).await;
+    (id, a, b, other_id, other)
 }
 
 /// The next `$reply` on `id`, skipping event messages (returned alongside, in order).
@@ -54,18 +66,14 @@ fn assert_error(r: &Value, reference: Option<&str>, action: &str, code: &str) ->
 #[tokio::test]
 async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     let s = Server::start();
-    let (id, mut a, mut b) = two_members(&s).await;
     // A subscriber of another conversation of the same account hears nothing.
-    s.own("ai_conversation", "conv2", ACCOUNT).await;
-    let other_id = conversation("conv2");
-    let mut other = s.user("uc", ACCOUNT).await;
-    other.joined(&other_id).await;
+    let (id, mut a, mut b, _, mut other) = two_members_and_a_neighbour(&s).await;
 
     // Without `$ref`: B gets the event envelope, A gets nothing at all (no echo, no reply).
     a.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
     let m = b.message(&id).await.expect("relayed event");
     assert_eq!(m["event"], "typing_indicator", "{m}");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing" }), "the validated request is the payload");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing", "user_id": "ua" }), "the validated request is the payload, stamped with who sent it");
     assert!(m["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{m}");
     assert!(m.get("resource_type").is_none() && m.get("resource_id").is_none(), "typing_indicator declares no resource: {m}");
     assert!(a.recv_within(Duration::from_millis(500)).await.is_none(), "the sender is excluded and asked for no reply");
@@ -77,15 +85,51 @@ async fn relay_reaches_the_other_subscribers_but_not_the_sender() {
     assert_eq!(r, json!({ "ref": "r-1", "action": "typing_indicator", "ok": true, "data": null }));
     let m = b.message(&id).await.expect("relayed event");
     assert_eq!(m["event"], "typing_indicator");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "stopped" }));
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "stopped", "user_id": "ua" }));
     assert!(a.recv_within(Duration::from_millis(500)).await.is_none(), "nothing else for the sender");
 
     // B relays too, and A (now a receiver) gets it.
     b.perform(&id, "typing_indicator", json!({ "conversation_id": CONV, "status": "typing" })).await;
     let m = a.message(&id).await.expect("relayed event");
-    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing" }));
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "status": "typing", "user_id": "ub" }));
     assert!(b.recv_within(Duration::from_millis(300)).await.is_none());
     assert!(other.recv_within(Duration::from_millis(300)).await.is_none(), "other conversations are not relayed to");
+}
+
+#[tokio::test]
+async fn a_relay_says_who_sent_it_and_where_and_a_client_cannot_forge_either() {
+    let s = Server::start();
+    let (id, mut a, mut b, _, mut other) = two_members_and_a_neighbour(&s).await;
+
+    // The seed's frontend sends `{status}`: receivers see who is typing, and where.
+    a.perform(&id, "typing_indicator", json!({ "status": "typing" })).await;
+    let m = b.message(&id).await.expect("relayed event");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "user_id": "ua", "status": "typing" }));
+
+    // Who: a client-sent user_id is not part of the request, so it is refused, and nothing is relayed.
+    a.perform(&id, "typing_indicator", json!({ "status": "typing", "user_id": "ub", "$ref": "forge-1" })).await;
+    let (r, _) = reply(&mut a, &id).await;
+    let e = assert_error(&r, Some("forge-1"), "typing_indicator", "invalid_request");
+    assert!(e["details"].as_array().is_some_and(|d| d.iter().any(|d| d["path"] == "/user_id")), "{e}");
+    assert!(b.round_trip().await.is_empty(), "a forged relay is not relayed");
+
+    // Where: conversation_id is still accepted (1.0 clients send it) and replaced by the
+    // subscription's: a client cannot relay into another conversation, nor claim it did.
+    a.perform(&id, "typing_indicator", json!({ "status": "stopped", "conversation_id": "conv2" })).await;
+    let m = b.message(&id).await.expect("relayed event");
+    assert_eq!(m["payload"], json!({ "conversation_id": CONV, "user_id": "ua", "status": "stopped" }));
+    assert!(other.round_trip().await.is_empty(), "nothing reaches conv2");
+    s.wait_for_log("the replaced field at debug", |log| log.lines().find(|l| l.contains("stamped field was replaced") && l.contains("field=\"conversation_id\"")).map(str::to_owned)).await;
+
+    // The stamp reads the canonical param: a conversation subscribed by number is its text.
+    s.own("ai_conversation", "77", ACCOUNT).await;
+    let by_number = identifier("AiConversationChannel", &json!({ "conversation_id": 77 }));
+    a.joined(&by_number).await;
+    let by_text = conversation("77");
+    b.joined(&by_text).await;
+    a.perform(&by_number, "typing_indicator", json!({ "status": "typing" })).await;
+    let m = b.message(&by_text).await.expect("relayed to the same stream");
+    assert_eq!(m["payload"], json!({ "conversation_id": "77", "user_id": "ua", "status": "typing" }));
 }
 
 // ---------------------------------------------------------------------------------------

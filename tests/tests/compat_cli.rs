@@ -93,6 +93,13 @@ fn rules_at(report: &Value, at: &str) -> Vec<(String, String)> {
     v
 }
 
+/// [`rules_at`] over several places.
+fn rules_under(report: &Value, places: &[&str]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = places.iter().flat_map(|at| rules_at(report, at)).collect();
+    v.sort();
+    v
+}
+
 fn findings_at<'a>(report: &'a Value, at: &str) -> Vec<&'a Value> {
     report["findings"].as_array().unwrap().iter().filter(|f| f["path"].as_str().unwrap().starts_with(at)).collect()
 }
@@ -153,7 +160,9 @@ fn removing_an_event_breaks_and_needs_a_reserved_name() {
 
     let (code, report) = copy.compat_json(&[]);
     assert_eq!(code, 1);
-    assert_eq!(rules_at(&report, NOTIFICATION), vec![pair("EVENT_NO_DELETE", "break"), pair("EVENT_NO_DELETE_UNLESS_RESERVED", "break")]);
+    let edited = [format!("{NOTIFICATION}/events"), format!("{NOTIFICATION}/reserved")];
+    let edited: Vec<&str> = edited.iter().map(String::as_str).collect();
+    assert_eq!(rules_under(&report, &edited), vec![pair("EVENT_NO_DELETE", "break"), pair("EVENT_NO_DELETE_UNLESS_RESERVED", "break")]);
     let f = findings_at(&report, &format!("{NOTIFICATION}/events/unread_count_changed"))[0];
     assert_eq!(f["direction"], "identifier");
     assert_eq!(f["pointer"], "/events/unread_count_changed");
@@ -165,7 +174,7 @@ fn removing_an_event_breaks_and_needs_a_reserved_name() {
     // Reserving the name leaves the deletion itself.
     copy.edit("channels/notification.yaml", "events:\n  connection_established:", "reserved: { events: [unread_count_changed] }\nevents:\n  connection_established:");
     let (_, report) = copy.compat_json(&[]);
-    assert_eq!(rules_at(&report, NOTIFICATION), vec![pair("EVENT_NO_DELETE", "break")]);
+    assert_eq!(rules_under(&report, &edited), vec![pair("EVENT_NO_DELETE", "break")]);
 }
 
 #[test]
@@ -173,13 +182,14 @@ fn a_new_required_param_breaks_clients() {
     let copy = Copy::new("required-param");
     copy.edit(
         "channels/notification.yaml",
-        "  required: [account_id]\n  properties:\n    account_id: { $ref: \"../models/common.json#/$defs/Id\" }\n",
-        "  required: [account_id, locale]\n  properties:\n    account_id: { $ref: \"../models/common.json#/$defs/Id\" }\n    locale: { type: string, enum: [en, de] }\n",
+        "  required: [account_id]\n  properties:\n    account_id: { $ref: \"../models/common.json#/$defs/IdParam\" }\n",
+        "  required: [account_id, locale]\n  properties:\n    account_id: { $ref: \"../models/common.json#/$defs/IdParam\" }\n    locale: { type: string, enum: [en, de] }\n",
     );
     let (code, report) = copy.compat_json(&[]);
     assert_eq!(code, 1);
-    assert_eq!(rules_at(&report, NOTIFICATION), vec![pair("PARAM_REQUIRED_ADDED", "break")]);
-    let f = findings_at(&report, NOTIFICATION)[0];
+    let locale = format!("{NOTIFICATION}/params/properties/locale");
+    assert_eq!(rules_under(&report, &[&locale, &format!("{NOTIFICATION}/params/required")]), vec![pair("PARAM_REQUIRED_ADDED", "break")]);
+    let f = findings_at(&report, &locale)[0];
     assert_eq!(f["direction"], "client_to_server");
     assert_eq!(f["pointer"], "/params/properties/locale");
 }
@@ -236,7 +246,7 @@ fn ignore_entries_approve_until_they_expire() {
     let (code, report) = copy.compat_json(&[]);
     assert_eq!(code, 1);
     assert_eq!(report["expired_ignores"][0]["rule"], "EVENT_NO_DELETE");
-    assert_eq!(findings_at(&report, NOTIFICATION)[0]["ignored"], Value::Null);
+    assert_eq!(findings_at(&report, &format!("{NOTIFICATION}/events/unread_count_changed"))[0]["ignored"], Value::Null);
     assert!(text(&copy.compat(&[]).stdout).contains("EXPIRED ignore entry  EVENT_NO_DELETE"));
 
     // `--ignore` names another file; a missing one is an error (exit 2).

@@ -18,6 +18,9 @@
 //!
 //! Expected outcomes come from a small evaluator of the rule JSON (`rule` of the descriptor),
 //! independent of the server's generated code. The table is printed (`--nocapture`).
+//!
+//! `no_spelling_of_an_id_reaches_another_account` is the property test of ids as clients
+//! spell them (numbers, strings, odd forms, look-alikes, undeclared keys): see its section.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -609,4 +612,220 @@ async fn isolation_table() {
     assert!(mismatches.is_empty(), "isolation table mismatches:\n{}", mismatches.join("\n"));
     assert!(leaks.is_empty(), "events of {ACC_B} reached {ACC_A}:\n{}", leaks.join("\n"));
     assert!(publishes > 0, "no event could be published at all");
+}
+
+// ---------------------------------------------------------------------------------------
+// Ids as clients spell them (reliability Z2/Z3): no spelling reaches another account.
+//
+// Two principals, of accounts `1001` and `1002`, try every spelling (`id_spellings`) of ids
+// that look alike (`id_families`: `7`, `07`, `007`; `ab`, `AB`; a UUID and its upper case),
+// each id owned by one of the two, on a channel ruled by ownership (AiConversationChannel)
+// and on one ruled by the account claim (NotificationChannel); some identifiers also carry
+// undeclared keys naming the other account and id. What each must answer comes from the
+// documented contract, worked out here without the server's code: the identifier must be
+// JSON; a JSON integer from 0 to 2^53 − 1 stands for its decimal text, any other value for
+// itself; the params schema must accept the result; then the rule decides. After one
+// message per id (and one notification per account) is published, every connection must
+// have received exactly the events of the ids it was confirmed for: 0 cross-account
+// deliveries, 0 missing.
+
+const NUM_A: &str = "1001";
+const NUM_B: &str = "1002";
+/// Batches of id families; with the spellings, about 10,000 identifiers in all.
+const ID_BATCHES: u32 = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    Confirm(String),
+    Reject(&'static str),
+}
+
+/// What the server must answer to `raw` on `channel` (param `param`), for a principal of
+/// `account`, with `owners` (id → account) as the registry.
+fn expected(channel: &ChannelDescriptor, param: &str, raw: &str, account: &str, owners: &BTreeMap<String, &'static str>, rule_is_ownership: bool) -> Answer {
+    let Ok(Value::Object(mut id)) = serde_json::from_str::<Value>(raw) else { return Answer::Reject("invalid_identifier") };
+    id.remove("channel");
+    let canonical = match id.remove(param) {
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if v < (1 << 53) => Value::String(v.to_string()),
+            _ => Value::Number(n),
+        },
+        Some(other) => other,
+        None => Value::Null,
+    };
+    // Both channels ignore undeclared keys: only the param is validated.
+    let schema: Value = serde_json::from_str(channel.params_schema).unwrap();
+    let valid = jsonschema::options().should_validate_formats(true).build(&schema).unwrap().is_valid(&json!({ param: canonical }));
+    let Value::String(text) = canonical else { return Answer::Reject("invalid_params") };
+    if !valid {
+        return Answer::Reject("invalid_params");
+    }
+    let allowed = if rule_is_ownership { owners.get(&text).is_some_and(|o| *o == account) } else { text == account };
+    if allowed {
+        Answer::Confirm(text)
+    } else {
+        Answer::Reject("forbidden")
+    }
+}
+
+fn raw_identifier(channel: &str, param: &str, spelling: &str, extra: Option<(&str, &str)>) -> String {
+    let extra = extra.map(|(other_account, other_id)| format!(r#","account_id":"{other_account}","conversation":"{other_id}","stream":"ai_conversation:{other_id}""#)).unwrap_or_default();
+    format!(r#"{{"channel":"{channel}","{param}":{spelling}{extra}}}"#)
+}
+
+/// One batch: every spelling of every id of `families` by both principals, then the
+/// publishes; an error names the first wrong answer, or every cross-account delivery.
+async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap<String, &'static str>, round: u32) -> Result<Spelled, String> {
+    let conversation = cableway::channels::find("AiConversationChannel").expect("AiConversationChannel");
+    let notification = cableway::channels::find("NotificationChannel").expect("NotificationChannel");
+    // Owners alternate within a family, so look-alikes belong to different accounts.
+    let mut ids = Vec::new();
+    for family in families {
+        for (i, id) in family.iter().enumerate() {
+            let owner = *owners.entry(id.clone()).or_insert(if (i + round as usize).is_multiple_of(2) { NUM_A } else { NUM_B });
+            s.own("ai_conversation", id, owner).await;
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let mut tried = 0;
+    let mut confirmed: Vec<(&'static str, String, String)> = Vec::new(); // (account, identifier, canonical id)
+    let mut clients = Vec::new();
+    for account in [NUM_A, NUM_B] {
+        let mut c = s.user(&format!("u{account}"), account).await;
+        let mut sent = std::collections::HashSet::new();
+        let mut attempts: Vec<(&ChannelDescriptor, &str, String, bool)> = Vec::new();
+        for id in &ids {
+            for (k, spelling) in schema_strategy::id_spellings(id).into_iter().enumerate() {
+                let other = if account == NUM_A { NUM_B } else { NUM_A };
+                let extra = (k < 2).then_some((other, id.as_str()));
+                attempts.push((conversation, "conversation_id", raw_identifier(conversation.name, "conversation_id", &spelling, None), true));
+                if let Some(extra) = extra {
+                    attempts.push((conversation, "conversation_id", raw_identifier(conversation.name, "conversation_id", &spelling, Some(extra)), true));
+                }
+            }
+        }
+        for acc in [NUM_A, NUM_B] {
+            for spelling in schema_strategy::id_spellings(acc) {
+                attempts.push((notification, "account_id", raw_identifier(notification.name, "account_id", &spelling, None), false));
+            }
+        }
+        for (channel, param, raw, ownership) in attempts {
+            if !sent.insert(raw.clone()) {
+                continue;
+            }
+            tried += 1;
+            let want = expected(channel, param, &raw, account, owners, ownership);
+            let frame = c.subscribe(&raw).await;
+            let got = match frame["type"].as_str() {
+                Some("confirm_subscription") => "confirm".to_owned(),
+                _ => format!("reject {}", frame["reason"].as_str().unwrap_or("?")),
+            };
+            match &want {
+                Answer::Confirm(id) if got == "confirm" => confirmed.push((account, raw.clone(), id.clone())),
+                Answer::Reject(reason) if got == format!("reject {reason}") => {}
+                _ => return Err(format!("account {account}: {raw}: expected {want:?}, got {got}")),
+            }
+            if frame["identifier"] != raw.as_str() {
+                return Err(format!("the identifier came back changed: sent {raw}, got {}", frame["identifier"]));
+            }
+        }
+        // The on-subscribe messages of the confirmed subscriptions, so only publishes remain.
+        c.round_trip().await;
+        clients.push((account, c));
+    }
+
+    // One message per id, one notification per account.
+    let mut pubs: Vec<Value> = Vec::new();
+    let message_schema: Value = serde_json::from_str(conversation.event("message_created").expect("message_created").payload_schema).unwrap();
+    let strategy = schema_strategy::strategy(&message_schema);
+    let mut runner = TestRunner::deterministic();
+    for (n, id) in ids.iter().enumerate() {
+        let mut payload = strategy.new_tree(&mut runner).expect("a message").current();
+        payload["id"] = json!(format!("m-{round}-{n}"));
+        payload["conversation_id"] = json!(id);
+        payload["account_id"] = json!(owners[id]);
+        pubs.push(json!({ "channel": conversation.name, "event": "message_created", "payload": payload }));
+    }
+    for acc in [NUM_A, NUM_B] {
+        pubs.push(cableway_tests::fixtures::notification(acc, &format!("n-{round}-{acc}")));
+    }
+    let (status, body) = s.publish(&Value::Array(pubs)).await;
+    if status != 200 {
+        return Err(format!("publish: {status} {body}"));
+    }
+
+    let mut deliveries = 0;
+    let mut leaks = Vec::new();
+    for (account, mut c) in clients {
+        let frames = c.round_trip().await;
+        let mut got: Vec<(String, String)> = Vec::new();
+        for f in frames {
+            let Some(m) = f.get("message") else { continue };
+            deliveries += 1;
+            let owner = m["payload"]["account_id"].as_str().unwrap_or_default();
+            if owner != account {
+                leaks.push(format!("account {account} received an event of account {owner}: {f}"));
+            }
+            let about = m["payload"]["conversation_id"].as_str().or(m["payload"]["account_id"].as_str()).unwrap_or_default().to_owned();
+            got.push((f["identifier"].as_str().unwrap_or_default().to_owned(), about));
+        }
+        let mut want: Vec<(String, String)> = confirmed.iter().filter(|(a, _, _)| *a == account).map(|(_, raw, id)| (raw.clone(), id.clone())).collect();
+        got.sort();
+        want.sort();
+        if got != want && leaks.is_empty() {
+            return Err(format!("account {account}: deliveries differ from the confirmed subscriptions:\n  expected {want:?}\n  got      {got:?}"));
+        }
+        c.close().await;
+    }
+    if !leaks.is_empty() {
+        return Err(format!("{} cross-account deliveries:\n{}", leaks.len(), leaks.join("\n")));
+    }
+    let by_number = confirmed.iter().filter(|(_, raw, _)| serde_json::from_str::<Value>(raw).ok().and_then(|v| v.as_object().and_then(|o| o.values().find(|v| v.is_number()).cloned())).is_some()).count();
+    Ok(Spelled { tried, confirmed: confirmed.len(), by_number, deliveries })
+}
+
+/// What one batch of [`spell_batch`] did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spelled {
+    tried: usize,
+    confirmed: usize,
+    /// Confirmed subscriptions whose id was sent as a JSON number.
+    by_number: usize,
+    deliveries: usize,
+}
+
+#[test]
+fn no_spelling_of_an_id_reaches_another_account() {
+    use proptest::test_runner::{Config, TestCaseError};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Every subscribe is one command: lift the per-connection limits for this test only.
+    let opts = cableway_tests::server::Options::default()
+        .env("CABLEWAY_COMMANDS_PER_SECOND", "1000000")
+        .env("CABLEWAY_COMMAND_BURST", "1000000")
+        .env("CABLEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION", "100000");
+    let s = Server::start_with(opts);
+    let id_pattern = {
+        let schema: Value = serde_json::from_str(cableway::channels::find("AiConversationChannel").unwrap().params_schema).unwrap();
+        deref(&schema, &schema["properties"]["conversation_id"])["pattern"].as_str().expect("a pattern").to_owned()
+    };
+    let families = proptest::collection::vec(schema_strategy::id_families(&id_pattern), 13..=17);
+    let mut runner = TestRunner::new(Config { cases: ID_BATCHES, failure_persistence: None, ..Config::default() });
+    let owners = std::cell::RefCell::new(BTreeMap::new());
+    let total = std::cell::Cell::new(Spelled::default());
+    let round = std::cell::Cell::new(0u32);
+    let result = runner.run(&families, |families| {
+        round.set(round.get() + 1);
+        let b = rt.block_on(spell_batch(&s, &families, &mut owners.borrow_mut(), round.get())).map_err(TestCaseError::fail)?;
+        let t = total.get();
+        total.set(Spelled { tried: t.tried + b.tried, confirmed: t.confirmed + b.confirmed, by_number: t.by_number + b.by_number, deliveries: t.deliveries + b.deliveries });
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let t = total.get();
+    println!("id spellings: {} identifiers tried in {} batches; {} confirmed ({} sent as numbers), {} deliveries, 0 cross-account", t.tried, round.get(), t.confirmed, t.by_number, t.deliveries);
+    assert!(t.tried >= 9_000 && t.by_number > 0 && t.deliveries == t.confirmed, "the test exercised too little: {t:?}");
 }

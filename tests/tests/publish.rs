@@ -1,7 +1,8 @@
 //! `POST /broadcast` against the real binary: the publisher key, unknown and ambiguous
 //! events, payload validation (422 with JSON-pointer errors that never echo values), the
 //! body limit, all-or-nothing batches, the response, seed 001's three-level fan-out of
-//! `workflow.run.status.changed` with its envelope, and ownership facts carried by events.
+//! `workflow.run.status.changed` with its envelope, node updates at the run and (when they
+//! name it) the workflow level, and ownership facts carried by events.
 
 use std::time::Duration;
 
@@ -358,6 +359,63 @@ async fn seed_001_three_level_fan_out_reaches_each_subscriber_once() {
     expected.sort();
     assert_eq!(seen, expected, "once per subscription");
     assert_silent(&mut all, "combined connection").await;
+}
+
+/// Seed 001's "workflow.node.execution.updated" (its `execution_id` set to this test's run):
+/// like the seed's, it names no workflow.
+fn seed_node_update() -> Value {
+    json!({
+        "id": "execution-id", "execution_id": "run-id", "status": "completed", "node_name": "Start", "node_type": "start",
+        "started_at": "2025-10-11T21:07:00Z", "completed_at": "2025-10-11T21:07:01Z", "duration_ms": 1000
+    })
+}
+
+#[tokio::test]
+async fn node_updates_reach_the_workflow_level_as_well_as_the_run_level() {
+    // Seed 001 troubleshooting: "Node badges static" at the workflow level.
+    let s = Server::start();
+    s.own("workflow_run", "run-id", "account-id").await;
+    s.own("workflow", "workflow-id", "account-id").await;
+    s.own("workflow", "other-workflow", "account-id").await;
+    let mut subs = Vec::new();
+    for (kind, id) in [("workflow_run", "run-id"), ("workflow", "workflow-id"), ("workflow", "other-workflow")] {
+        let mut c = s.user("user-1", "account-id").await;
+        let ident = identifier(ORCHESTRATION, &json!({ "type": kind, "id": id }));
+        c.subscribed(&ident).await;
+        assert!(c.round_trip().await.is_empty());
+        subs.push((id, c, ident));
+    }
+
+    let mut update = seed_node_update();
+    update["workflow_id"] = json!("workflow-id");
+    let (status, body) = s.publish(&json!({ "channel": ORCHESTRATION, "event": "workflow.node.execution.updated", "payload": update })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["streams"], json!(["ai_orchestration:workflow_run:run-id", "ai_orchestration:workflow:workflow-id"]), "{body}");
+    assert_eq!(body["deliveries"], 2, "{body}");
+    for (id, c, ident) in &mut subs[..2] {
+        let m = c.message(ident).await.unwrap_or_else(|| panic!("the {id} subscriber got the node update"));
+        assert_eq!(m["event"], "workflow.node.execution.updated");
+        assert_eq!(m["payload"], update, "{id}: the payload exactly as published");
+        assert_eq!((m["resource_type"].as_str(), m["resource_id"].as_str()), (Some("node_execution"), Some("execution-id")));
+    }
+    assert!(subs[2].1.round_trip().await.is_empty(), "another workflow hears nothing");
+
+    // The seed's shape names no workflow: it still reaches the run level.
+    let (status, body) = s.publish(&json!({ "event": "workflow.node.execution.updated", "payload": seed_node_update() })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["streams"], json!(["ai_orchestration:workflow_run:run-id"]), "{body}");
+    let (_, c, ident) = &mut subs[0];
+    assert_eq!(c.message(ident).await.expect("run-level update")["payload"], seed_node_update());
+    for (id, c, _) in &mut subs[1..] {
+        assert!(c.round_trip().await.is_empty(), "{id}: no workflow named, no workflow-level delivery");
+    }
+
+    // A workflow id that is not one is refused before anything is delivered.
+    let mut bad = seed_node_update();
+    bad["workflow_id"] = json!("workflow:*");
+    let (status, body) = s.publish(&json!({ "event": "workflow.node.execution.updated", "payload": bad })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(subs[0].1.round_trip().await.is_empty(), "all or nothing");
 }
 
 #[tokio::test]

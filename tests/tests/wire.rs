@@ -74,8 +74,11 @@ async fn rejections_carry_the_identifier() {
     for (id, reason) in [
         (identifier("NoSuchChannel", &json!({})), "unknown_channel"),
         (identifier("NotificationChannel", &json!({})), "invalid_params"),
-        (identifier("NotificationChannel", &json!({"account_id": "acc1", "extra": 1})), "invalid_params"),
-        (identifier("NotificationChannel", &json!({"account_id": 42})), "invalid_params"),
+        // A channel that refuses undeclared params (most ignore them: tests/params.rs).
+        (identifier("DevopsPipelineChannel", &json!({"account_id": "acc1", "pipelineId": "p1"})), "invalid_params"),
+        (identifier("NotificationChannel", &json!({"account_id": 4.2})), "invalid_params"),
+        // An integer is read as its decimal text: the id "42", not this principal's account.
+        (identifier("NotificationChannel", &json!({"account_id": 42})), "forbidden"),
         (identifier("NotificationChannel", &json!({"account_id": "acc1:*"})), "invalid_params"),
         (identifier("NotificationChannel", &json!({"account_id": "acc2"})), "forbidden"),
         ("not json".to_owned(), "invalid_identifier"),

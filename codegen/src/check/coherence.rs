@@ -14,7 +14,7 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     let written = |event: &str| spec.and_then(|f| f.events.get(event)).map(|e| e.publish_to.len());
     let publish_complete = cx.ch.events.iter().all(|e| written(&e.name).is_none_or(|n| n == e.publish_to.len()));
     for (i, s) in cx.ch.streams.iter().enumerate() {
-        let reached = cx.ch.events.iter().any(|e| e.publish_to.iter().any(|t| unifies(t, &s.key)));
+        let reached = cx.ch.events.iter().any(|e| e.publish_to.iter().any(|t| unifies(&t.key, &s.key)));
         if !reached && publish_complete {
             problems.at(
                 &loc.child("streams").child(&i.to_string()).child("key"),
@@ -24,7 +24,7 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
         }
     }
     for ev in &cx.ch.events {
-        let reaches = ev.publish_to.iter().any(|t| cx.ch.streams.iter().any(|s| unifies(t, &s.key)));
+        let reaches = ev.publish_to.iter().any(|t| cx.ch.streams.iter().any(|s| unifies(&t.key, &s.key)));
         let complete = written(&ev.name).is_none_or(|n| n == ev.publish_to.len());
         if !reaches && !ev.publish_to.is_empty() && streams_complete && complete {
             problems.at(

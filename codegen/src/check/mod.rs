@@ -5,6 +5,7 @@
 
 mod coherence;
 mod names;
+mod params;
 mod rules;
 mod templates;
 
@@ -19,9 +20,11 @@ use crate::load::{Loaded, PROJECT_FILE};
 /// Runs every check.
 pub fn run(ir: &Ir, loaded: &Loaded, problems: &mut Problems) {
     claims_shape(ir, problems);
+    params::claims(ir, problems);
     names::check(ir, problems);
     for ch in &ir.channels {
         let cx = Cx { ir, ch, loaded };
+        params::check(&cx, problems);
         templates::check(&cx, problems);
         coherence::check(&cx, problems);
         rules::check(&cx, problems);

@@ -1,10 +1,10 @@
-//! Authorization rules and stream conditions name only declared params and claims; action
-//! behaviours point at real events.
+//! Authorization rules, stream conditions and relay stamps name only declared params and
+//! claims; action behaviours point at real events; backend paths are paths.
 
 use crate::diag::{Loc, Problems};
 use crate::ir::rule::{Ref, ResourceKind, Rule};
-use crate::ir::types::{is_key_safe_literal, Ty, TypeBuilder};
-use crate::ir::Behaviour;
+use crate::ir::types::{describe, is_key_safe_literal, Ty, TypeBuilder};
+use crate::ir::{Behaviour, EventIr, OnSubscribeIr, Stamp};
 
 use super::{failed, object, Cx};
 
@@ -19,7 +19,7 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     for ac in &cx.ch.actions {
         let aloc = loc.child("actions").child(&ac.name);
         match &ac.behaviour {
-            Behaviour::Relay { event, .. } => match cx.ch.events.iter().find(|e| &e.name == event) {
+            Behaviour::Relay { event, stamp, .. } => match cx.ch.events.iter().find(|e| &e.name == event) {
                 None => {
                     let names: Vec<&str> = cx.ch.events.iter().map(|e| e.name.as_str()).collect();
                     problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), format!("name one of this channel's events: {}", names.join(", ")));
@@ -28,22 +28,84 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
                     let types = &cx.ir.types;
                     let broken = failed(types, problems, &aloc.child("request"), &ac.request) || failed(types, problems, &loc.child("events").child(event).child("payload"), &ev.payload);
                     if !broken {
-                        relay_compatible(cx, &aloc.child("relay").child("event"), &ac.request, &ev.payload, event, problems);
+                        stamps(cx, &aloc.child("relay").child("stamp"), stamp, ev, &ac.request, problems);
+                        relay_compatible(cx, &aloc.child("relay").child("event"), &ac.request, &ev.payload, event, stamp, problems);
                     }
                 }
             },
-            Behaviour::Forward { path } => {
-                if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || matches!(c, '?' | '#')) {
-                    problems.at(&aloc.child("forward").child("path"), format!("forward path `{path}` is not an absolute URL path"), "write a path that starts with `/` and has no spaces, query or fragment, e.g. `/cable/actions`");
-                }
-            }
+            Behaviour::Forward { path } => backend_path(&aloc.child("forward").child("path"), "forward", path, "/cable/actions", problems),
+        }
+    }
+    for (i, step) in cx.ch.on_subscribe.iter().enumerate() {
+        if let OnSubscribeIr::Fetch(f) = step {
+            backend_path(&loc.child("on_subscribe").child(&i.to_string()).child("fetch").child("path"), "fetch", &f.path, crate::ir::DEFAULT_FETCH_PATH, problems);
         }
     }
 }
 
-/// The relayed request is published as the event's payload, so it must satisfy that schema.
-fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &str, problems: &mut Problems) {
-    if request == payload {
+/// A path appended to the backend URL.
+fn backend_path(loc: &Loc, what: &str, path: &str, example: &str, problems: &mut Problems) {
+    if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || matches!(c, '?' | '#')) {
+        problems.at(loc, format!("{what} path `{path}` is not an absolute URL path"), format!("write a path that starts with `/` and has no spaces, query or fragment, e.g. `{example}`"));
+    }
+}
+
+/// A relay's stamps read declared params and claims into fields of the event payload that
+/// can hold them; the request cannot require what the server overwrites.
+fn stamps(cx: &Cx<'_>, loc: &Loc, stamps: &[Stamp], ev: &EventIr, request: &Ty, problems: &mut Problems) {
+    let types = &cx.ir.types;
+    let Some(payload) = object(types, &ev.payload) else {
+        if !stamps.is_empty() {
+            problems.at(loc, format!("the payload of `{}` is not an object, so the relay cannot stamp fields into it", ev.name), "stamp only into an object payload, or remove `stamp`");
+        }
+        return;
+    };
+    for s in stamps {
+        let sloc = loc.child(&s.field);
+        let source = match &s.source {
+            Ref::Param(name) => cx.param(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared param", s.field, s.source), format!("declare `{name}` under `params.properties`, or read a declared param"))),
+            Ref::Claim(name) => cx.claim(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared claim", s.field, s.source), format!("declare `{name}` in the claims of cableway.yaml, or read a declared claim such as `claims.sub`"))),
+        };
+        let (source_ty, source_required) = match source {
+            Ok(found) => found,
+            Err((message, help)) => {
+                problems.at(&sloc, message, help);
+                continue;
+            }
+        };
+        let Some(field) = payload.fields.iter().find(|f| f.name == s.field) else {
+            let fields: Vec<&str> = payload.fields.iter().map(|f| f.name.as_str()).collect();
+            problems.at_key(&sloc, format!("stamp `{}` names no field of the payload of `{}`", s.field, ev.name), format!("use one of its fields ({}), or declare `{}` in the payload schema", fields.join(", "), s.field));
+            continue;
+        };
+        let (from, to) = (scalar_kind(types, source_ty), scalar_kind(types, &field.ty));
+        if from != to {
+            problems.at(&sloc, format!("stamp `{}` puts `{}` ({}) into a field that holds {}", s.field, s.source, from, to), "stamp from a param or claim of the field's type");
+            continue;
+        }
+        if field.required && !source_required {
+            problems.at(&sloc, format!("`{}` is optional, but payload field `{}` is required: a relay without it could not be published", s.source, s.field), format!("stamp `{}` from a required param or claim, or make the field optional in the payload", s.field));
+        }
+        if object(types, request).and_then(|r| r.fields.iter().find(|f| f.name == s.field)).is_some_and(|f| f.required) {
+            problems.at(&sloc, format!("the request requires `{}`, which the relay stamps: the client's value would always be replaced", s.field), format!("make `{}` optional in the request (to keep accepting clients that still send it), or remove it", s.field));
+        }
+    }
+}
+
+/// What a stamp may copy: the JSON kind of a (non-null) value, in words.
+fn scalar_kind(types: &std::collections::BTreeMap<String, crate::ir::types::TypeDef>, ty: &Ty) -> &'static str {
+    match TypeBuilder::deref(types, ty) {
+        Ty::String { .. } | Ty::Enum { .. } => "a string",
+        Ty::Const(serde_json::Value::String(_)) => "a string",
+        Ty::Nullable(inner) => scalar_kind(types, inner),
+        other => describe(other),
+    }
+}
+
+/// The relayed request is published as the event's payload (with the stamped fields set by
+/// the server), so it must satisfy that schema.
+fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &str, stamp: &[Stamp], problems: &mut Problems) {
+    if request == payload && stamp.is_empty() {
         return;
     }
     let types = &cx.ir.types;
@@ -51,7 +113,8 @@ fn relay_compatible(cx: &Cx<'_>, loc: &Loc, request: &Ty, payload: &Ty, event: &
         problems.at(loc, format!("the request cannot be relayed as `{event}`: both must be objects"), "use the same schema for the request and the event payload");
         return;
     };
-    for f in &pay.fields {
+    let stamped = |name: &str| stamp.iter().any(|s| s.field == name);
+    for f in pay.fields.iter().filter(|f| !stamped(&f.name)) {
         let r = req.fields.iter().find(|r| r.name == f.name);
         let ok = match r {
             Some(r) => TypeBuilder::deref(types, &r.ty) == TypeBuilder::deref(types, &f.ty) && (r.required || !f.required),

@@ -1,9 +1,11 @@
-//! Templates: every placeholder exists, and every value used in a key is key-safe.
+//! Templates: every placeholder exists, and every value used in a key is key-safe; the
+//! messages and the fetch of `on_subscribe` name real events and fit their payloads.
 
 use crate::diag::{Loc, Problems};
 use crate::ir::rule::{Ref, Rule};
 use crate::ir::template::PayloadPath;
 use crate::ir::types::{describe, is_key_safe_literal, key_unsafe_reason, Additional, Ty, TypeBuilder};
+use crate::ir::{MessageIr, OnSubscribeIr};
 
 use super::{failed, object, Cx};
 
@@ -25,29 +27,74 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
         if failed(&cx.ir.types, problems, &eloc.child("payload"), &ev.payload) {
             continue;
         }
-        for (i, t) in ev.publish_to.iter().enumerate() {
-            for path in t.vars() {
-                payload_path(cx, &eloc.child("publish_to").child(&i.to_string()), &ev.payload, path, true, problems);
+        for (i, target) in ev.publish_to.iter().enumerate() {
+            let tloc = eloc.child("publish_to").child(&i.to_string());
+            let route = if target.optional { Route::Optional } else { Route::Key };
+            let mut all_required = true;
+            for path in target.key.vars() {
+                all_required &= payload_path(cx, &tloc, &ev.payload, path, route, problems);
+            }
+            if target.optional && all_required && !problems.reported_under(&tloc) {
+                problems.at(&tloc.child("optional"), format!("every field of `{}` is required, so no payload skips it", target.key.source), "drop `optional: true` (write the key as a plain string)");
             }
         }
+        if !ev.publish_to.is_empty() && ev.publish_to.iter().all(|t| t.optional) {
+            problems.at(&eloc.child("publish_to"), format!("every target of `{}` is optional, so a publish could reach no stream", ev.name), "keep at least one target over required fields as a plain string");
+        }
         if let Some(r) = &ev.resource {
-            payload_path(cx, &eloc.child("resource").child("id"), &ev.payload, &r.id, false, problems);
+            payload_path(cx, &eloc.child("resource").child("id"), &ev.payload, &r.id, Route::Id, problems);
         }
         if let Some(owner) = &ev.owner {
-            payload_path(cx, &eloc.child("owner").child("id"), &ev.payload, &owner.id, true, problems);
-            payload_path(cx, &eloc.child("owner").child("account"), &ev.payload, &owner.account, true, problems);
+            payload_path(cx, &eloc.child("owner").child("id"), &ev.payload, &owner.id, Route::Key, problems);
+            payload_path(cx, &eloc.child("owner").child("account"), &ev.payload, &owner.account, Route::Key, problems);
         }
     }
-    for (i, msg) in cx.ch.on_subscribe.iter().enumerate() {
-        let mloc = loc.child("on_subscribe").child(&i.to_string());
-        match cx.ch.events.iter().find(|e| e.name == msg.event) {
-            None => problems.at(&mloc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name"),
-            Some(ev) => on_subscribe_shape(cx, &mloc.child("payload"), &ev.name, &ev.payload, &msg.payload, problems),
-        }
-        for (loc, r) in &msg.placeholders {
-            on_subscribe_placeholder(cx, loc, r, problems);
+    let mut fetches = 0;
+    for (i, step) in cx.ch.on_subscribe.iter().enumerate() {
+        let sloc = loc.child("on_subscribe").child(&i.to_string());
+        match step {
+            OnSubscribeIr::Message(msg) => message(cx, &sloc, msg, problems),
+            OnSubscribeIr::Fetch(f) => {
+                fetches += 1;
+                let floc = sloc.child("fetch");
+                if fetches > 1 {
+                    problems.at_key(&floc, "a channel fetches from the backend at most once on subscribe", "merge the fetches: one answer may hold several events");
+                }
+                if f.events.is_empty() {
+                    problems.at(&floc.child("events"), "the fetch lists no events", "list the events the backend may answer, e.g. `events: [subscription.status]`");
+                }
+                for (j, name) in f.events.iter().enumerate() {
+                    if !cx.ch.events.iter().any(|e| &e.name == name) {
+                        let names: Vec<&str> = cx.ch.events.iter().map(|e| e.name.as_str()).collect();
+                        problems.at(&floc.child("events").child(&j.to_string()), format!("the fetch may answer `{name}`, which this channel does not declare"), format!("name one of this channel's events: {}", names.join(", ")));
+                    }
+                }
+                message(cx, &floc.child("unavailable"), &f.unavailable, problems);
+            }
         }
     }
+}
+
+/// A message the server builds: its event exists, its payload fits, its placeholders resolve.
+fn message(cx: &Cx<'_>, loc: &Loc, msg: &MessageIr, problems: &mut Problems) {
+    match cx.ch.events.iter().find(|e| e.name == msg.event) {
+        None => problems.at(&loc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name"),
+        Some(ev) => on_subscribe_shape(cx, &loc.child("payload"), &ev.name, &ev.payload, &msg.payload, problems),
+    }
+    for (loc, r) in &msg.placeholders {
+        on_subscribe_placeholder(cx, loc, r, problems);
+    }
+}
+
+/// What a payload path is used for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// A stream key or an ownership fact: required all the way, key-safe.
+    Key,
+    /// An `optional` fan-out target: key-safe where present, may be absent or null.
+    Optional,
+    /// The envelope's resource id: required, a string or an integer.
+    Id,
 }
 
 fn on_subscribe_placeholder(cx: &Cx<'_>, loc: &Loc, r: &Ref, problems: &mut Problems) {
@@ -123,38 +170,66 @@ fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &Ref, when: Option<&Rule>, problem
     }
 }
 
-/// Follows `payload.a.b` through the payload type: every step must be a required property.
-fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, key: bool, problems: &mut Problems) {
+/// Follows `payload.a.b` through the payload type: every step must be a required property
+/// (for an optional target, may be optional or null). Returns whether every step is required.
+fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, route: Route, problems: &mut Problems) -> bool {
     let joined = path.to_string();
     // `payload` and the segments walked so far, for messages.
     let var: Vec<&str> = std::iter::once("payload").chain(path.0.iter().map(String::as_str)).collect();
     let types = &cx.ir.types;
     let mut ty = payload;
+    let mut all_required = true;
     for (depth, seg) in path.0.iter().enumerate() {
-        let Some(obj) = object(types, ty) else {
+        let Some(obj) = object(types, unwrap_nullable(types, ty, route)) else {
             problems.at(loc, format!("`{joined}`: `{}` is {}, not an object", var[..depth + 1].join("."), describe(TypeBuilder::deref(types, ty))), "point at a field of an object");
-            return;
+            return all_required;
         };
         match obj.fields.iter().find(|f| &f.name == seg) {
             Some(f) if f.required => ty = &f.ty,
+            Some(f) if route == Route::Optional => {
+                all_required = false;
+                ty = &f.ty;
+            }
             Some(_) => {
-                problems.at(loc, format!("`{joined}`: field `{seg}` is optional, so some payloads could not be routed"), format!("add `{seg}` to `required` in the payload schema, or route on a required field"));
-                return;
+                let help = if route == Route::Key && loc.pointer.contains("/publish_to/") {
+                    format!("add `{seg}` to `required` in the payload schema, route on a required field, or make this target `{{key: ..., optional: true}}` so payloads without `{seg}` skip it")
+                } else {
+                    format!("add `{seg}` to `required` in the payload schema, or route on a required field")
+                };
+                problems.at(loc, format!("`{joined}`: field `{seg}` is optional, so some payloads could not be routed"), help);
+                return all_required;
             }
             None => {
                 let fields: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
                 let here = if depth == 0 { "the payload".to_owned() } else { format!("`{}`", var[..depth + 1].join(".")) };
                 problems.at(loc, format!("`{joined}`: {here} has no field `{seg}`"), format!("use one of its fields ({}), or declare `{seg}` in the payload schema", fields.join(", ")));
-                return;
+                return all_required;
             }
         }
     }
-    if key {
-        if let Some(reason) = key_unsafe_reason(types, ty) {
-            problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "route on an id with an anchored `pattern` over [A-Za-z0-9_-], `format: uuid`, an `enum`, or a bounded integer");
+    if matches!(TypeBuilder::deref(types, ty), Ty::Nullable(_)) && route == Route::Optional {
+        all_required = false;
+    }
+    match route {
+        Route::Key | Route::Optional => {
+            if let Some(reason) = key_unsafe_reason(types, unwrap_nullable(types, ty, route)) {
+                problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "route on an id with an anchored `pattern` over [A-Za-z0-9_-], `format: uuid`, an `enum`, or a bounded integer");
+            }
         }
-    } else if !matches!(TypeBuilder::deref(types, ty), Ty::String { .. } | Ty::Integer { .. } | Ty::Enum { .. }) {
-        problems.at(loc, format!("`{joined}` is {}, but an id must be a string or an integer", describe(TypeBuilder::deref(types, ty))), "point at a string or integer id field");
+        Route::Id => {
+            if !matches!(TypeBuilder::deref(types, ty), Ty::String { .. } | Ty::Integer { .. } | Ty::Enum { .. }) {
+                problems.at(loc, format!("`{joined}` is {}, but an id must be a string or an integer", describe(TypeBuilder::deref(types, ty))), "point at a string or integer id field");
+            }
+        }
+    }
+    all_required
+}
+
+/// For an optional target, a nullable field counts as absent when null: its inner type.
+fn unwrap_nullable<'t>(types: &'t std::collections::BTreeMap<String, crate::ir::types::TypeDef>, ty: &'t Ty, route: Route) -> &'t Ty {
+    match (TypeBuilder::deref(types, ty), route) {
+        (Ty::Nullable(inner), Route::Optional) => inner,
+        _ => ty,
     }
 }
 

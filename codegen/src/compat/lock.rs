@@ -1,7 +1,8 @@
 //! Lock snapshots: what a release promised, as canonical JSON under `schema/lock/<version>.json`.
 //!
 //! A [`Snapshot`] holds exactly what the checker compares, per channel: its name and file,
-//! stability, reserved names, authorization rule, params schema, stream keys, events
+//! stability, reserved names, authorization rule, params schema and what happens to
+//! undeclared params, stream keys, events
 //! (payload schema, `publish_to`), actions (request and reply schemas, error codes), and
 //! the JWT claims schema. Schemas are fully dereferenced (every `#/$defs/X` inlined, the
 //! name kept as `x-ref: X`), stripped of pure annotations (`title`, `description`,
@@ -19,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::canonical;
 use super::CompatError;
-use crate::format::{Reserved, Rule, Stability};
+use crate::format::{Reserved, Rule, Stability, UndeclaredParams};
 use crate::ir::Ir;
 
 /// The lock file format; bumped when its shape changes.
@@ -58,6 +59,10 @@ pub struct ChannelSnapshot {
     pub authorize: Rule,
     /// The params schema, dereferenced.
     pub params: Value,
+    /// What happens to identifier keys the params do not declare. Locks written before the
+    /// setting existed have none: their closed params schemas refused such keys.
+    #[serde(default = "refused")]
+    pub undeclared_params: UndeclaredParams,
     /// Subscribe-side stream keys.
     pub streams: Vec<StreamSnapshot>,
     /// Events by name.
@@ -104,6 +109,10 @@ pub struct ActionSnapshot {
     pub errors: Vec<String>,
 }
 
+fn refused() -> UndeclaredParams {
+    UndeclaredParams::Refuse
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -121,12 +130,13 @@ impl Snapshot {
                 reserved: sorted_reserved(&ch.reserved),
                 authorize: Rule::from(&ch.authorize),
                 params: dereference(&ch.params_schema),
+                undeclared_params: ch.undeclared_params,
                 streams: ch.streams.iter().map(|s| StreamSnapshot { key: s.key.source.clone(), when: s.when.as_ref().map(Rule::from) }).collect(),
                 events: ch
                     .events
                     .iter()
                     .map(|e| {
-                        let snap = EventSnapshot { payload: dereference(&e.payload_schema), publish_to: e.publish_to.iter().map(|t| t.source.clone()).collect(), deprecated: e.deprecated };
+                        let snap = EventSnapshot { payload: dereference(&e.payload_schema), publish_to: e.publish_to.iter().map(|t| t.key.source.clone()).collect(), deprecated: e.deprecated };
                         (e.name.clone(), snap)
                     })
                     .collect(),

@@ -180,7 +180,7 @@ fn channel(o: &lock::ChannelSnapshot, n: &lock::ChannelSnapshot, out: &mut Vec<F
     // §6.1 #41: a param that shapes a stream key may not change what it accepts.
     for p in names::key_params(o, n) {
         let at = format!("/params/properties/{}", escape_token(&p));
-        let touched = params.iter().any(|f| f.kind.affects_values() && (f.pointer == at || f.pointer.starts_with(&format!("{at}/"))));
+        let touched = params.iter().any(|f| f.kind.changes_key_space() && (f.pointer == at || f.pointer.starts_with(&format!("{at}/"))));
         if touched {
             out.push(Finding::name(Kind::StreamKeyParamChanged, file, at, format!("param `{p}` is part of a stream key and what it accepts changed")));
         }

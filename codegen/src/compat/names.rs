@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::lock::{ChannelSnapshot, Snapshot};
 use super::rules::Kind;
 use super::Finding;
-use crate::format::Rule;
+use crate::format::{Rule, UndeclaredParams};
 use crate::ir::rule::Ref;
 use crate::diag::escape_token;
 
@@ -103,6 +103,11 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
     }
 
     // Params (the schema diff reports how; this is about the name).
+    match (o.undeclared_params, n.undeclared_params) {
+        (UndeclaredParams::Refuse, UndeclaredParams::Ignore) => out.push(Finding::name(Kind::UndeclaredParamsIgnored, file, "/undeclared_params", "identifier keys the params do not declare are now ignored instead of refused")),
+        (UndeclaredParams::Ignore, UndeclaredParams::Refuse) => out.push(Finding::name(Kind::UndeclaredParamsRefused, file, "/undeclared_params", "identifier keys the params do not declare are now refused instead of ignored")),
+        _ => {}
+    }
     let (op, np) = (param_names(&o.params), param_names(&n.params));
     for name in op.difference(&np) {
         if !n.reserved.params.contains(name) {

@@ -11,7 +11,9 @@
 //! - numeric lower and upper bounds fold `minimum`/`exclusiveMinimum` (and the maximums)
 //!   into one bound, exact for integers; `minLength: 0`, `minItems: 0` are no bound;
 //! - `$ref`s (`#/$defs/X`, local to the document) are followed, and the target's name is
-//!   kept only as the generated type's name; `x-ref` in a dereferenced lock does the same.
+//!   kept only as the generated type's name; `x-ref` in a dereferenced lock does the same;
+//! - `x-accept-integer: true` on a string is one flag: the server also reads a JSON integer
+//!   there, as the decimal text the string already accepted.
 //!
 //! Keywords outside the model (`anyOf`, `not`, `if`, ...) are kept verbatim in
 //! [`Node::other`]: the diff reports any change to them for review.
@@ -121,6 +123,8 @@ pub struct Node {
     pub values: Option<BTreeSet<String>>,
     /// `x-extensible-enum: true`.
     pub extensible_enum: bool,
+    /// `x-accept-integer: true` on a string param: integers are read as their decimal text.
+    pub accepts_integer: bool,
     /// `format`.
     pub format: Option<String>,
     /// `pattern`.
@@ -177,6 +181,7 @@ impl Node {
             nullable: true,
             values: None,
             extensible_enum: false,
+            accepts_integer: false,
             format: None,
             pattern: None,
             min_length: None,
@@ -376,6 +381,7 @@ impl Normalizer<'_> {
         n.extensible_enum = obj.get("x-extensible-enum").and_then(Value::as_bool).unwrap_or(false) && n.values.is_some() && !obj.contains_key("const");
 
         // Strings.
+        n.accepts_integer = obj.get("x-accept-integer").and_then(Value::as_bool) == Some(true) && n.admits(JsonType::String);
         n.format = obj.get("format").and_then(Value::as_str).map(str::to_owned);
         n.pattern = obj.get("pattern").and_then(Value::as_str).map(str::to_owned);
         n.min_length = count(obj, "minLength").filter(|m| *m > 0);
@@ -457,12 +463,12 @@ const MODELLED: &[&str] = &[
     "type", "enum", "const", "x-extensible-enum", "format", "pattern", "minLength", "maxLength",
     "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf", "items", "minItems",
     "maxItems", "uniqueItems", "properties", "required", "additionalProperties", "minProperties",
-    "maxProperties", "oneOf", "x-extensible-union", "allOf", "$ref",
+    "maxProperties", "oneOf", "x-extensible-union", "allOf", "$ref", "x-accept-integer",
 ];
 
 /// True for keywords that never change what a schema accepts.
 pub fn is_annotation(key: &str) -> bool {
-    ANNOTATIONS.contains(&key) || matches!(key, "default" | "deprecated" | "x-opaque" | "x-ref") || (key.starts_with("x-") && !matches!(key, "x-extensible-enum" | "x-extensible-union"))
+    ANNOTATIONS.contains(&key) || matches!(key, "default" | "deprecated" | "x-opaque" | "x-ref") || (key.starts_with("x-") && !matches!(key, "x-extensible-enum" | "x-extensible-union" | "x-accept-integer"))
 }
 
 /// `{type: "null"}`, annotations aside.

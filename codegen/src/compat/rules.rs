@@ -157,7 +157,7 @@ kinds! {
     RequiredRemoved, RequiredRemovedFromOpenObject, PropertyRenamed, BecameRequired, BecameOptional,
     EnumValueAdded, ExtensibleEnumValueAdded, EnumValueRemoved, EnumAdded, EnumRemoved, ExtensibleEnumRemoved,
     ExtensibilityChanged, ConstAdded, ConstChanged, ConstRemoved, TypeWidened, TypeNarrowed, TypeChanged,
-    BecameNullable, BecameNotNullable, AdditionalPropertiesOpened, AdditionalPropertiesClosed,
+    BecameNullable, BecameNotNullable, IntegerAccepted, IntegerNoLongerAccepted, AdditionalPropertiesOpened, AdditionalPropertiesClosed,
     FormatAdded, FormatRemoved, FormatChanged, PatternAdded, PatternRemoved, PatternChanged,
     MinIncreased, MinDecreased, MaxDecreased, MaxIncreased, BoundAdded, BoundRemoved,
     MultipleOfAdded, MultipleOfTightened, MultipleOfRelaxed, MultipleOfChanged, MultipleOfRemoved,
@@ -167,7 +167,7 @@ kinds! {
     // §6.2, name-level changes.
     ChannelAdded, ChannelNoDelete, StabilityLowered, EventAdded, EventNoDelete, EventNoDeleteUnlessReserved,
     EventDeprecated, PublishToAdded, PublishToNoDelete, ActionAdded, ActionNoDelete, ActionNoDeleteUnlessReserved,
-    ActionReplyAdded, ActionReplyRemoved, ActionErrorAdded, ActionErrorRemoved, ParamNoDeleteUnlessReserved,
+    ActionReplyAdded, ActionReplyRemoved, ActionErrorAdded, ActionErrorRemoved, UndeclaredParamsIgnored, UndeclaredParamsRefused, ParamNoDeleteUnlessReserved,
     StreamKeyParamChanged, ReservedNoDelete, ReservedNoReuse, StreamKeyAdded, StreamKeyRemoved, StreamWhenChanged,
     AuthLooser, AuthNotStricter, AuthChanged,
 }
@@ -228,6 +228,8 @@ pub const RULES: &[Rule] = &[
     both(Kind::TypeChanged, "TYPE_CHANGED", "6.1#15", e(Break, NEW_NAME), e(Break, NEW_NAME)),
     both(Kind::BecameNullable, "BECAME_NULLABLE", "6.1#16", e(Safe, "none: the server accepts null as well"), e(Break, "old clients do not expect null: omit the field or send a default instead")),
     both(Kind::BecameNotNullable, "BECAME_NOT_NULLABLE", "6.1#17", e(Break, "keep accepting null and default it on the server"), e(Safe, "none: the server stops sending null")),
+    both(Kind::IntegerAccepted, "INTEGER_ACCEPTED", "6.1#13", src(Safe, "none: the server reads the integer as the text the string accepted, so keys and resources stay the same; regenerate (the TypeScript type becomes `string | number`)"), e(Break, NARROW_ONLY)),
+    both(Kind::IntegerNoLongerAccepted, "INTEGER_NO_LONGER_ACCEPTED", "6.1#14", e(Break, "clients sending the id as a number get `invalid_params`: keep `x-accept-integer`"), src(Safe, "regenerate: the type narrows to a string")),
     both(Kind::AdditionalPropertiesOpened, "ADDITIONAL_PROPERTIES_OPENED", "6.1#18", e(Safe, "none: the server accepts more keys"), src(Warn, "readers get keys they never saw; regenerate (the type gains a map of extra keys)")),
     both(Kind::AdditionalPropertiesClosed, "ADDITIONAL_PROPERTIES_CLOSED", "6.1#19", e(Break, "clients sending extra keys get rejected: keep the object open unless telemetry shows none"), e(Safe, "none: the server sends fewer keys")),
     both(Kind::FormatAdded, "FORMAT_ADDED", "6.1#20", e(Break, "the validators assert formats: values the server accepted may now fail; add a new field instead"), src(Safe, "regenerate: the type may become e.g. a UUID")),
@@ -277,6 +279,8 @@ pub const RULES: &[Rule] = &[
     name(Kind::ActionReplyRemoved, "ACTION_REPLY_REMOVED", "6.2 action loses its result", e(Break, "old clients wait for the reply: keep answering it")),
     name(Kind::ActionErrorAdded, "ACTION_ERROR_ADDED", "6.2 add action error code", e(Break, "old clients know a closed list of codes: answer an existing code, or bump the major version")),
     name(Kind::ActionErrorRemoved, "ACTION_ERROR_REMOVED", "6.2 remove action error code", src(Safe, "regenerate: the error union loses a code")),
+    name(Kind::UndeclaredParamsIgnored, "UNDECLARED_PARAMS_IGNORED", "6.1#18", e(Safe, "none: the server accepts more identifiers; the extra keys reach neither authorization nor stream keys")),
+    name(Kind::UndeclaredParamsRefused, "UNDECLARED_PARAMS_REFUSED", "6.1#19", e(Break, "clients sending other keys get `invalid_params`: keep `undeclared_params: ignore` unless you know none does")),
     name(Kind::ParamNoDeleteUnlessReserved, "PARAM_NO_DELETE_UNLESS_RESERVED", "6.2 remove/rename param", e(Break, "add the name to `reserved.params` so it never comes back with another meaning")),
     name(Kind::StreamKeyParamChanged, "STREAM_KEY_PARAM_CHANGED", "6.1#41", e(Break, "the param shapes a stream key: subscriptions map to other keys; add a new param instead")),
     name(Kind::ReservedNoDelete, "RESERVED_NO_DELETE", "6.2 reserved", e(Break, "keep the name reserved: deployed clients may still use it with its old shape")),
@@ -318,7 +322,7 @@ impl Kind {
     pub fn name_direction(self) -> Direction {
         match self {
             Kind::ActionErrorAdded | Kind::ActionErrorRemoved => Direction::ServerToClient,
-            Kind::StreamKeyParamChanged => Direction::ClientToServer,
+            Kind::StreamKeyParamChanged | Kind::UndeclaredParamsIgnored | Kind::UndeclaredParamsRefused => Direction::ClientToServer,
             _ => Direction::Identifier,
         }
     }
@@ -334,6 +338,12 @@ impl Kind {
     /// True when the change can alter which values are accepted (not only names or types).
     pub fn affects_values(self) -> bool {
         self.is_schema() && !matches!(self, Kind::Deprecated | Kind::DefaultChanged | Kind::TypeRenamed | Kind::OpaqueChanged | Kind::ExtensibilityChanged)
+    }
+
+    /// True when the change can alter the stream keys a param value renders (§6.1 #41).
+    /// Accepting integers does not: an integer is read as the text the string accepted.
+    pub fn changes_key_space(self) -> bool {
+        self.affects_values() && self != Kind::IntegerAccepted
     }
 }
 

@@ -146,6 +146,12 @@ fn values_and_types(o: &Node, n: &Node, ptr: &str, out: &mut Vec<Change>) {
 }
 
 fn strings(o: &Node, n: &Node, ptr: &str, out: &mut Vec<Change>) {
+    let ip = format!("{ptr}/x-accept-integer");
+    match (o.accepts_integer, n.accepts_integer) {
+        (false, true) => push(out, Kind::IntegerAccepted, ip, "a JSON integer is now accepted too, read as its decimal text"),
+        (true, false) => push(out, Kind::IntegerNoLongerAccepted, ip, "a JSON integer is no longer accepted"),
+        _ => {}
+    }
     let fp = format!("{ptr}/format");
     match (&o.format, &n.format) {
         (None, Some(b)) => push(out, Kind::FormatAdded, fp, format!("format `{b}` added")),

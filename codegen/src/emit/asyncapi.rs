@@ -23,7 +23,7 @@ use crate::format;
 use crate::ir::rule::Ref;
 use crate::ir::template::Part;
 use crate::ir::types::{Ty, TypeBuilder};
-use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Ir};
+use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Ir, OnSubscribeIr};
 use crate::runtime::BUILTIN_ACTION_ERRORS;
 
 use super::{words, yaml};
@@ -301,7 +301,7 @@ fn channel(ir: &Ir, ch: &ChannelIr, schemas: &mut Schemas) -> (Value, Map<String
         "description": words::authorization(&ch.authorize).one_line(),
     });
     if !ch.on_subscribe.is_empty() {
-        channel["x-on-subscribe"] = Value::Array(ch.on_subscribe.iter().map(|s| json!({ "event": s.event, "payload": s.payload })).collect());
+        channel["x-on-subscribe"] = Value::Array(ch.on_subscribe.iter().map(on_subscribe_step).collect());
     }
     channel["x-history"] = json!({ "size": ch.history.size, "ttl_seconds": ch.history.ttl_seconds });
     channel["x-stability"] = serde_json::to_value(ch.stability).unwrap_or(Value::Null);
@@ -316,7 +316,7 @@ fn event_message(e: &EventIr, payload: Value) -> Value {
         "payload": {
             "allOf": [payload, schema_ref("Protocol.StreamPosition")],
         },
-        "x-publish-to": e.publish_to.iter().map(|t| t.source.clone()).collect::<Vec<_>>(),
+        "x-publish-to": e.publish_to.iter().map(|t| if t.optional { json!({ "key": t.key.source, "optional": true }) } else { json!(t.key.source) }).collect::<Vec<_>>(),
     });
     if let Some(r) = &e.resource {
         m["x-resource"] = json!({ "type": r.kind, "id": format!("$message.payload#/message/payload{}", r.id.pointer()) });
@@ -351,9 +351,21 @@ fn reply_message(action: &str, frame: &dyn Fn(Value, &[&str]) -> Value, outcome:
     })
 }
 
+/// An `on_subscribe` step as the channel file writes it.
+fn on_subscribe_step(step: &OnSubscribeIr) -> Value {
+    match step {
+        OnSubscribeIr::Message(m) => json!({ "event": m.event, "payload": m.payload }),
+        OnSubscribeIr::Fetch(f) => json!({ "fetch": { "path": f.path, "events": f.events, "unavailable": { "event": f.unavailable.event, "payload": f.unavailable.payload } } }),
+    }
+}
+
 fn behaviour(a: &ActionIr) -> Value {
     match &a.behaviour {
-        Behaviour::Relay { event, exclude_sender } => json!({ "relay": { "event": event, "exclude_sender": exclude_sender } }),
+        Behaviour::Relay { event, exclude_sender, stamp } if stamp.is_empty() => json!({ "relay": { "event": event, "exclude_sender": exclude_sender } }),
+        Behaviour::Relay { event, exclude_sender, stamp } => {
+            let stamp: Map<String, Value> = stamp.iter().map(|s| (s.field.clone(), Value::String(s.source.to_string()))).collect();
+            json!({ "relay": { "event": event, "exclude_sender": exclude_sender, "stamp": stamp } })
+        }
         Behaviour::Forward { path } => json!({ "forward": { "path": path } }),
     }
 }

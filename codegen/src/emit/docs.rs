@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::format::Stability;
+use crate::format::{Stability, UndeclaredParams};
 use crate::ir::types::{Additional, ObjectTy, Ty, TypeBuilder, TypeDef};
-use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Fill, Ir};
+use crate::ir::{ActionIr, Behaviour, ChannelIr, EventIr, Fill, Ir, MessageIr, OnSubscribeIr};
 use crate::runtime::BUILTIN_ACTION_ERRORS;
 
 use super::templates::Templates;
@@ -74,10 +74,13 @@ struct ChannelDoc<'a> {
     file: &'a str,
     description: &'a str,
     params: Vec<ParamRow<'a>>,
+    /// What happens to identifier keys the params do not declare, as a sentence.
+    undeclared_params: &'static str,
     authorization: Sentence,
     streams_label: &'static str,
     streams: Vec<StreamRow<'a>>,
-    on_subscribe: Vec<OnSubscribeLine<'a>>,
+    /// One sentence per `on_subscribe` step.
+    on_subscribe: Vec<String>,
     history_size: u32,
     history_ttl: u32,
     retired: String,
@@ -99,12 +102,6 @@ struct ParamRow<'a> {
 struct StreamRow<'a> {
     key: &'a str,
     when: String,
-}
-
-#[derive(Serialize)]
-struct OnSubscribeLine<'a> {
-    event: &'a str,
-    payload: String,
 }
 
 #[derive(Serialize)]
@@ -204,10 +201,14 @@ fn channel<'a>(ir: &'a Ir, ch: &'a ChannelIr) -> ChannelDoc<'a> {
         file: &ch.file,
         description: ch.description.trim(),
         params,
+        undeclared_params: match ch.undeclared_params {
+            UndeclaredParams::Ignore => "Other keys of the identifier are ignored (logged at debug).",
+            UndeclaredParams::Refuse => "Other keys of the identifier are refused: the subscription is rejected with `invalid_params`.",
+        },
         authorization: words::authorization(&ch.authorize),
         streams_label: if ch.streams.len() == 1 { "Stream" } else { "Streams" },
         streams: ch.streams.iter().map(|s| StreamRow { key: &s.key.source, when: cell(&s.when.as_ref().map(words::condition).unwrap_or_else(|| "always".into())) }).collect(),
-        on_subscribe: ch.on_subscribe.iter().map(|s| OnSubscribeLine { event: &s.event, payload: serde_json::to_string(&s.payload).unwrap_or_default() }).collect(),
+        on_subscribe: ch.on_subscribe.iter().map(on_subscribe_step).collect(),
         history_size: ch.history.size,
         history_ttl: ch.history.ttl_seconds,
         retired: retired(ch),
@@ -215,6 +216,20 @@ fn channel<'a>(ir: &'a Ir, ch: &'a ChannelIr) -> ChannelDoc<'a> {
         action_names: names(ch.actions.iter().map(|a| a.name.as_str()).collect()),
         events: ch.events.iter().map(|e| event(ir, e)).collect(),
         actions: ch.actions.iter().map(|a| action(ir, a)).collect(),
+    }
+}
+
+/// What one `on_subscribe` step sends, as a sentence.
+fn on_subscribe_step(step: &OnSubscribeIr) -> String {
+    let message = |m: &MessageIr| format!("`{}` with payload `{}`", m.event, serde_json::to_string(&m.payload).unwrap_or_default());
+    match step {
+        OnSubscribeIr::Message(m) => format!("right after `confirm_subscription`, the subscriber receives {}.", message(m)),
+        OnSubscribeIr::Fetch(f) => format!(
+            "right after `confirm_subscription`, the server asks the backend (`POST {}` with the principal, the channel and the params) and sends this subscriber what it answers ({}), before any live event of the subscription; when the backend fails (no answer in time, not 2xx, an invalid answer) it sends {} instead.",
+            f.path,
+            code_list(&f.events.iter().map(String::as_str).collect::<Vec<_>>()),
+            message(&f.unavailable)
+        ),
     }
 }
 
@@ -235,7 +250,7 @@ fn event<'a>(ir: &'a Ir, e: &'a EventIr) -> EventDoc<'a> {
         name: &e.name,
         deprecated: e.deprecated,
         description: e.description.trim(),
-        fan_out: e.publish_to.iter().map(|t| format!("`{}`", t.source)).collect::<Vec<_>>().join(", "),
+        fan_out: e.publish_to.iter().map(|t| if t.optional { format!("`{}` (only for payloads that have its fields)", t.key.source) } else { format!("`{}`", t.key.source) }).collect::<Vec<_>>().join(", "),
         resource: e.resource.as_ref().map(|r| format!("`{}`, id `{}`", r.kind, r.id)),
         owner: e.owner.as_ref().map(|o| format!("records that `{}` `{}` belongs to account `{}`", o.resource, o.id, o.account)),
         payload: shape(ir, "Payload", &e.payload),
@@ -244,9 +259,16 @@ fn event<'a>(ir: &'a Ir, e: &'a EventIr) -> EventDoc<'a> {
 
 fn action<'a>(ir: &'a Ir, a: &'a ActionIr) -> ActionDoc<'a> {
     let behaviour = match &a.behaviour {
-        Behaviour::Relay { event, exclude_sender } => {
+        Behaviour::Relay { event, exclude_sender, stamp } => {
             let to = if *exclude_sender { ", except back to the sender" } else { ", the sender included" };
-            format!("relay: the request is published as event `{event}` to the subscription's streams{to}")
+            let stamped = match stamp.as_slice() {
+                [] => String::new(),
+                stamp => {
+                    let sets: Vec<String> = stamp.iter().map(|s| format!("`{}` from `{}`", s.field, s.source)).collect();
+                    format!("; the server sets {} (a value the client sends is replaced)", sets.join(" and "))
+                }
+            };
+            format!("relay: the request is published as event `{event}` to the subscription's streams{to}{stamped}")
         }
         Behaviour::Forward { path } => format!("forward: POSTed to the backend at `{path}`; its answer carries the reply, an error, or events to publish"),
     };
@@ -346,7 +368,9 @@ fn full_words(ir: &Ir, ty: &Ty) -> String {
         },
         Ty::Number => "number".into(),
         Ty::String { format: Some(f), .. } => format!("string ({f})"),
+        Ty::String { pattern: Some(p), accept_integer: true, .. } => format!("string matching `{p}`, or an integer (read as its decimal text)"),
         Ty::String { pattern: Some(p), .. } => format!("string matching `{p}`"),
+        Ty::String { accept_integer: true, .. } => "string, or an integer (read as its decimal text)".into(),
         Ty::String { .. } => "string".into(),
         Ty::Enum { values, extensible } => enum_words(values, *extensible),
         Ty::Const(v) => format!("the constant `{v}`"),
@@ -366,6 +390,7 @@ fn kind(ir: &Ir, ty: &Ty) -> String {
         Ty::Integer { .. } => "integer".into(),
         Ty::Number => "number".into(),
         Ty::String { format: Some(f), .. } => format!("string, {f}"),
+        Ty::String { accept_integer: true, .. } => "string or integer".into(),
         Ty::String { .. } => "string".into(),
         Ty::Array(t) => format!("array of {}", ty_words(ir, t)),
         Ty::Map(t) => format!("map of string to {}", ty_words(ir, t)),

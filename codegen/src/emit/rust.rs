@@ -14,9 +14,11 @@ use quote::quote;
 use crate::error::{Error, Result};
 use crate::ident;
 use crate::ir::rule::{Ref, ResourceKind, Rule};
-use crate::ir::template::{FanOutTemplate, KeyTemplate, Part};
+use crate::ir::template::{KeyTemplate, Part};
 use crate::ir::types::{Additional, ObjectTy, Ty, TypeDef};
-use crate::ir::{Behaviour, ChannelIr, EventIr, Fill, Ir};
+use crate::format::UndeclaredParams;
+use crate::ir::types::TypeBuilder;
+use crate::ir::{Behaviour, ChannelIr, EventIr, FanOut, Fill, Ir, MessageIr, OnSubscribeIr};
 use crate::runtime::BUILTIN_ACTION_ERRORS;
 
 fn id(s: &str) -> Ident {
@@ -355,7 +357,9 @@ fn stream_key(t: &KeyTemplate) -> TokenStream {
     quote!(::std::format!(#fmt #(, #args)*))
 }
 
-fn template_descriptor(t: &FanOutTemplate) -> TokenStream {
+fn template_descriptor(target: &FanOut) -> TokenStream {
+    let t = &target.key;
+    let optional = target.optional;
     let source = lit(&t.source);
     let parts = t.parts.iter().map(|p| match p {
         Part::Lit(s) => {
@@ -367,7 +371,46 @@ fn template_descriptor(t: &FanOutTemplate) -> TokenStream {
             quote!(crate::codegen_support::TemplatePart::Field(#ptr))
         }
     });
-    quote!(crate::codegen_support::TemplateDescriptor { source: #source, parts: &[#(#parts),*] })
+    quote!(crate::codegen_support::TemplateDescriptor { source: #source, parts: &[#(#parts),*], optional: #optional })
+}
+
+/// A param or claim, as the runtime reads it from raw JSON.
+fn reference_descriptor(r: &Ref) -> TokenStream {
+    let name = lit(r.name());
+    match r {
+        Ref::Param(_) => quote!(crate::codegen_support::Reference::Param(#name)),
+        Ref::Claim(_) => quote!(crate::codegen_support::Reference::Claim(#name)),
+    }
+}
+
+fn message_descriptor(m: &MessageIr) -> TokenStream {
+    let e = lit(&m.event);
+    let p = json(&m.payload);
+    quote!(crate::codegen_support::MessageDescriptor { event: #e, payload: #p })
+}
+
+/// How the server reads the params a client subscribes with, before validating them.
+fn params_descriptor(ir: &Ir, ch: &ChannelIr) -> TokenStream {
+    let fields = match TypeBuilder::deref(&ir.types, &ch.params) {
+        Ty::Object(o) => o.fields.as_slice(),
+        _ => &[],
+    };
+    let names = fields.iter().map(|f| lit(&f.name));
+    let integer_ids = fields
+        .iter()
+        .filter(|f| {
+            let inner = match TypeBuilder::deref(&ir.types, &f.ty) {
+                Ty::Nullable(t) => TypeBuilder::deref(&ir.types, t),
+                t => t,
+            };
+            matches!(inner, Ty::String { accept_integer: true, .. })
+        })
+        .map(|f| lit(&f.name));
+    let undeclared = match ch.undeclared_params {
+        UndeclaredParams::Ignore => quote!(Ignore),
+        UndeclaredParams::Refuse => quote!(Refuse),
+    };
+    quote!(crate::codegen_support::ParamsDescriptor { names: &[#(#names),*], integer_ids: &[#(#integer_ids),*], undeclared: crate::codegen_support::UndeclaredParams::#undeclared })
 }
 
 fn roundtrip(ty: &Ty) -> TokenStream {
@@ -440,9 +483,14 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
         };
         let errors = a.errors.iter().map(|e| lit(e));
         let behaviour = match &a.behaviour {
-            Behaviour::Relay { event, exclude_sender } => {
+            Behaviour::Relay { event, exclude_sender, stamp } => {
                 let e = lit(event);
-                quote!(crate::codegen_support::ActionBehaviour::Relay { event: #e, exclude_sender: #exclude_sender })
+                let stamp = stamp.iter().map(|s| {
+                    let field = lit(&s.field);
+                    let source = reference_descriptor(&s.source);
+                    quote!(crate::codegen_support::StampDescriptor { field: #field, source: #source })
+                });
+                quote!(crate::codegen_support::ActionBehaviour::Relay { event: #e, exclude_sender: #exclude_sender, stamp: &[#(#stamp),*] })
             }
             Behaviour::Forward { path } => {
                 let p = lit(path);
@@ -471,11 +519,19 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
         let d = format!(" Request of `{}`.", a.name);
         quote!(#[doc = #d] pub type #req = super::types::#req_t; #reply)
     });
-    let on_subscribe = ch.on_subscribe.iter().map(|m| {
-        let e = lit(&m.event);
-        let p = json(&m.payload);
-        quote!(crate::codegen_support::OnSubscribeDescriptor { event: #e, payload: #p })
+    let on_subscribe = ch.on_subscribe.iter().map(|step| match step {
+        OnSubscribeIr::Message(m) => {
+            let m = message_descriptor(m);
+            quote!(crate::codegen_support::OnSubscribeDescriptor::Message(#m))
+        }
+        OnSubscribeIr::Fetch(f) => {
+            let path = lit(&f.path);
+            let events = f.events.iter().map(|e| lit(e));
+            let unavailable = message_descriptor(&f.unavailable);
+            quote!(crate::codegen_support::OnSubscribeDescriptor::Fetch(crate::codegen_support::FetchDescriptor { path: #path, events: &[#(#events),*], unavailable: #unavailable }))
+        }
     });
+    let params = params_descriptor(ir, ch);
     let keys = ch.streams.iter().map(|s| {
         let key = stream_key(&s.key);
         match &s.when {
@@ -548,6 +604,7 @@ fn channel(ir: &Ir, ch: &ChannelIr) -> TokenStream {
                 description: #description,
                 experimental: #experimental,
                 params_schema: #params_schema,
+                params: #params,
                 streams: &[#(#streams),*],
                 events: &[#(#events_desc),*],
                 actions: &[#(#actions_desc),*],

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::diag::{Loc, Problems};
-use crate::format::{Defaults, History, Package, Reserved, Stability};
+use crate::format::{Defaults, History, MessageSpec, OnSubscribeSpec, Package, Reserved, Stability, UndeclaredParams};
 use crate::ident;
 use crate::load::{Loaded, SourceFile, PROJECT_FILE};
 use rule::{Ref, Rule};
@@ -110,11 +110,13 @@ pub struct ChannelIr {
     pub params: Ty,
     /// Bundled params schema.
     pub params_schema: Value,
+    /// What happens to identifier keys the params do not declare.
+    pub undeclared_params: UndeclaredParams,
     /// The authorization rule.
     pub authorize: Rule,
     /// Subscribe-side streams.
     pub streams: Vec<StreamIr>,
-    /// Messages sent on subscribe.
+    /// What a subscriber receives on subscribe, in order.
     pub on_subscribe: Vec<OnSubscribeIr>,
     /// Events, sorted by name.
     pub events: Vec<EventIr>,
@@ -135,15 +137,56 @@ pub struct StreamIr {
     pub when: Option<Rule>,
 }
 
-/// A message sent on subscribe.
+/// One step of what a subscriber receives on subscribe.
 #[derive(Debug, Clone)]
-pub struct OnSubscribeIr {
+pub enum OnSubscribeIr {
+    /// A message the server builds from a template.
+    Message(MessageIr),
+    /// Events fetched from the app backend, for this subscriber only.
+    Fetch(FetchIr),
+}
+
+/// A message the server builds: an event and a payload template.
+#[derive(Debug, Clone)]
+pub struct MessageIr {
     /// An event of the channel.
     pub event: String,
     /// The payload as written; the server fills the placeholders of its strings.
     pub payload: Value,
     /// Every placeholder of the payload's strings, with the string's location.
     pub placeholders: Vec<(Loc, Ref)>,
+}
+
+/// The `fetch` step of `on_subscribe`.
+#[derive(Debug, Clone)]
+pub struct FetchIr {
+    /// Path appended to the backend URL.
+    pub path: String,
+    /// Events the backend's answer may hold.
+    pub events: Vec<String>,
+    /// Sent instead when the backend fails.
+    pub unavailable: MessageIr,
+}
+
+/// Default backend path of `on_subscribe` fetches.
+pub const DEFAULT_FETCH_PATH: &str = "/cable/on_subscribe";
+
+/// A fan-out target of an event.
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    /// The key template.
+    pub key: FanOutTemplate,
+    /// Skipped for payloads that lack a field of the key.
+    pub optional: bool,
+}
+
+/// A payload field a relay sets from who sent it or where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// The payload field (a top-level property).
+    pub field: String,
+    /// Where its value comes from.
+    pub source: Ref,
 }
 
 /// Where an event's envelope takes `resource_type` and `resource_id` from.
@@ -181,8 +224,8 @@ pub struct EventIr {
     pub payload_schema: Value,
     /// Bundled schema of the whole envelope carrying this event.
     pub envelope_schema: Value,
-    /// Fan-out templates.
-    pub publish_to: Vec<FanOutTemplate>,
+    /// Fan-out targets.
+    pub publish_to: Vec<FanOut>,
     /// Resource fields of the envelope.
     pub resource: Option<ResourceIr>,
     /// Ownership fact fed to the registry.
@@ -200,6 +243,8 @@ pub enum Behaviour {
         event: String,
         /// Skip the sender.
         exclude_sender: bool,
+        /// Payload fields the server sets, sorted by field.
+        stamp: Vec<Stamp>,
     },
     /// POST to the backend at `path`.
     Forward {
@@ -260,11 +305,12 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
             let ident = ident::upper_camel(name);
             let payload = tb.root(&eloc.child("payload"), &spec.payload.0, &format!("{prefix}{ident}Payload"));
             let mut publish_to = Vec::new();
-            for (i, t) in spec.publish_to.iter().enumerate() {
+            for (i, target) in spec.publish_to.iter().enumerate() {
                 let tloc = eloc.child("publish_to").child(&i.to_string());
-                match template::parse(t) {
+                let tloc = if matches!(target, crate::format::PublishTarget::Spec(_)) { tloc.child("key") } else { tloc };
+                match template::parse(target.key()) {
                     Ok(t) => match t.typed(PayloadPath::from_segments) {
-                        Ok(t) => publish_to.push(t),
+                        Ok(key) => publish_to.push(FanOut { key, optional: target.optional() }),
                         Err(refused) => refused.iter().for_each(|path| not_a_payload_path(&tloc, &path.join("."), problems)),
                     },
                     Err(e) => problems.at(&tloc, e, "write a key such as `ai_orchestration:workflow_run:{payload.workflow_run.id}`"),
@@ -305,7 +351,7 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
             let request = tb.root(&aloc.child("request"), &spec.request.0, &format!("{prefix}{ident}Request"));
             let reply = spec.reply.as_ref().map(|r| tb.root(&aloc.child("reply"), &r.0, &format!("{prefix}{ident}Reply")));
             let behaviour = match (&spec.relay, &spec.forward) {
-                (Some(r), None) => Behaviour::Relay { event: r.event.clone(), exclude_sender: r.exclude_sender },
+                (Some(r), None) => Behaviour::Relay { event: r.event.clone(), exclude_sender: r.exclude_sender, stamp: stamps(&aloc.child("relay").child("stamp"), &r.stamp, problems) },
                 (None, Some(f)) => Behaviour::Forward { path: f.path.clone().unwrap_or_else(|| DEFAULT_FORWARD_PATH.to_owned()) },
                 (Some(_), Some(_)) => {
                     problems.at_key(&aloc.child("forward"), format!("action `{name}` declares both `relay` and `forward`"), "remove one: `relay` publishes the request as an event, `forward` sends it to the backend");
@@ -345,16 +391,7 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
                 Err(e) => problems.at(&kloc, e, "write a key such as `ai_conversation:{params.conversation_id}`"),
             }
         }
-        let on_subscribe = file
-            .on_subscribe
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let mut placeholders = Vec::new();
-                on_subscribe_placeholders(&loc.child("on_subscribe").child(&i.to_string()).child("payload"), &m.payload, &mut placeholders, problems);
-                OnSubscribeIr { event: m.event.clone(), payload: m.payload.clone(), placeholders }
-            })
-            .collect();
+        let on_subscribe = file.on_subscribe.iter().enumerate().filter_map(|(i, step)| on_subscribe_step(&loc.child("on_subscribe").child(&i.to_string()), step, problems)).collect();
         channels.push(ChannelIr {
             name: file.channel.clone(),
             module: ident::channel_module(&file.channel),
@@ -365,6 +402,7 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
             designed_here: file.designed_here,
             params,
             params_schema: bundle::bundle(files, &ids, rel, &file.params.0),
+            undeclared_params: file.undeclared_params,
             authorize: rule::build(&loc.child("authorize"), &file.authorize, problems),
             streams,
             on_subscribe,
@@ -382,6 +420,52 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
 
 fn not_a_payload_path(loc: &Loc, text: &str, problems: &mut Problems) {
     problems.at(loc, format!("`{text}` must start with `payload.`"), "name a field of the event payload, e.g. `payload.account_id`: the server reads it from each published payload");
+}
+
+/// One `on_subscribe` step: a message, or a fetch; `None` (reported) when it is neither or both.
+fn on_subscribe_step(loc: &Loc, step: &OnSubscribeSpec, problems: &mut Problems) -> Option<OnSubscribeIr> {
+    match (&step.event, &step.payload, &step.fetch) {
+        (Some(event), Some(payload), None) => Some(OnSubscribeIr::Message(message(loc, &MessageSpec { event: event.clone(), payload: payload.clone() }, problems))),
+        (None, None, Some(f)) => {
+            let unavailable = message(&loc.child("fetch").child("unavailable"), &f.unavailable, problems);
+            let path = f.path.clone().unwrap_or_else(|| DEFAULT_FETCH_PATH.to_owned());
+            Some(OnSubscribeIr::Fetch(FetchIr { path, events: f.events.clone(), unavailable }))
+        }
+        (_, _, Some(_)) => {
+            problems.at_key(&loc.child("fetch"), "an on_subscribe step is either a message (`event` and `payload`) or a `fetch`, not both", "split it into two steps of the list");
+            None
+        }
+        (Some(_), None, None) => {
+            problems.at_key(&loc.child("event"), "this on_subscribe message has no `payload`", "add `payload:` with the event's fields (placeholders such as `{params.<name>}` are allowed)");
+            None
+        }
+        (None, Some(_), None) => {
+            problems.at_key(&loc.child("payload"), "this on_subscribe message has no `event`", "add `event:` naming an event of this channel");
+            None
+        }
+        (None, None, None) => {
+            problems.at(loc, "this on_subscribe step is empty", "write a message (`event` and `payload`) or a `fetch` from the backend");
+            None
+        }
+    }
+}
+
+fn message(loc: &Loc, m: &MessageSpec, problems: &mut Problems) -> MessageIr {
+    let mut placeholders = Vec::new();
+    on_subscribe_placeholders(&loc.child("payload"), &m.payload, &mut placeholders, problems);
+    MessageIr { event: m.event.clone(), payload: m.payload.clone(), placeholders }
+}
+
+/// A relay's `stamp`: each field's reference parsed; a malformed one is reported and left out.
+fn stamps(loc: &Loc, written: &BTreeMap<String, String>, problems: &mut Problems) -> Vec<Stamp> {
+    let mut out = Vec::new();
+    for (field, text) in written {
+        match Ref::parse(text) {
+            Some(source) => out.push(Stamp { field: field.clone(), source }),
+            None => problems.at(&loc.child(field), format!("stamp `{field}` reads `{text}`, which is not a reference"), "write `claims.<name>` (who sent it) or `params.<name>` (the subscription it came through), e.g. `claims.sub`"),
+        }
+    }
+    out
 }
 
 /// The `{params.x}` / `{claims.x}` placeholders of an `on_subscribe` payload's strings.

@@ -41,6 +41,8 @@ pub enum Ty {
         format: Option<String>,
         /// `pattern`, if declared.
         pattern: Option<String>,
+        /// `x-accept-integer`: in params, a JSON integer is read as its decimal text.
+        accept_integer: bool,
     },
     /// A closed (or, with `x-extensible-enum`, open) set of strings.
     Enum {
@@ -115,8 +117,11 @@ const ANNOTATIONS: &[&str] = &["title", "description", "default", "examples", "d
 const KEYWORDS: &[&str] = &[
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "oneOf", "$ref",
     "format", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minItems", "maxItems", "uniqueItems", "x-extensible-enum", "x-opaque",
+    "multipleOf", "minItems", "maxItems", "uniqueItems", "x-extensible-enum", "x-opaque", ACCEPT_INTEGER,
 ];
+
+/// The extension keyword of string params that also accept a JSON integer (`42` as `"42"`).
+pub const ACCEPT_INTEGER: &str = "x-accept-integer";
 
 /// Builds named types from schema fragments, collecting problems.
 pub struct TypeBuilder<'a> {
@@ -185,6 +190,10 @@ impl<'a> TypeBuilder<'a> {
         }
         if obj.get("x-opaque").and_then(Value::as_bool) == Some(true) {
             return Ty::Any;
+        }
+        let plain_string = obj.get("type").and_then(Value::as_str) == Some("string") && !["$ref", "oneOf", "enum", "const", "format"].iter().any(|k| obj.contains_key(*k));
+        if obj.contains_key(ACCEPT_INTEGER) && !plain_string {
+            self.problems.at_key(&loc.child(ACCEPT_INTEGER), format!("`{ACCEPT_INTEGER}` only applies to a plain string (`type: string`, with no `format`, `enum` or `$ref`)"), "put it on a string id such as `{type: string, pattern: \"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$\"}`: an integer is then read as its decimal text, which that string must accept");
         }
         if let Some(r) = obj.get("$ref") {
             let Some(r) = r.as_str() else {
@@ -332,7 +341,15 @@ impl<'a> TypeBuilder<'a> {
                 self.problems.at(&loc.child("pattern"), format!("pattern `{p}` does not compile: {}", first_line(&e.to_string())), "use the common subset of ECMA-262 and Rust regex: no lookaround, no backreferences");
             }
         }
-        Ty::String { format, pattern }
+        let accept_integer = match obj.get(ACCEPT_INTEGER) {
+            None => false,
+            Some(Value::Bool(true)) => true,
+            Some(_) => {
+                self.problems.at(&loc.child(ACCEPT_INTEGER), format!("`{ACCEPT_INTEGER}` must be `true`"), format!("write `{ACCEPT_INTEGER}: true`, or remove it: strings are the default"));
+                false
+            }
+        };
+        Ty::String { format, pattern, accept_integer }
     }
 
     fn object(&mut self, loc: &Loc, obj: &serde_json::Map<String, Value>, name: &str) -> Ty {

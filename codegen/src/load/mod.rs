@@ -170,6 +170,8 @@ fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Opt
             };
             let help = if let Some(i) = inner.find("expected one of") {
                 format!("use one of: {}", &inner[i + "expected one of ".len()..])
+            } else if let (Some(_), Some(i)) = (quoted("unknown variant `"), inner.find(", expected `")) {
+                format!("use {}", &inner[i + ", expected ".len()..])
             } else if let Some(field) = quoted("missing field `") {
                 format!("add `{field}:`; see schema/README.md for what it holds")
             } else {

@@ -98,20 +98,20 @@ export interface AiAgent {
 export type AiAgentAgentType = "assistant" | "code" | "research" | "data_analyst" | "workflow" | "concierge" | "custom" | (string & {});
 
 export interface AiAgentExecutionParams {
-  execution_id: Id;
+  execution_id: IdParam;
 }
 
 /** Whether an agent accepts work. */
 export type AiAgentStatus = "active" | "inactive" | "paused" | "error" | "archived" | (string & {});
 
 export interface AiConversationParams {
-  conversation_id: Id;
+  conversation_id: IdParam;
 }
 
 export interface AiOrchestrationParams {
   /** Subscription scope. id is the account id for account and monitoring, the system id for system, else the resource id. */
   type: AiOrchestrationParamsType;
-  id: Id;
+  id: IdParam;
 }
 
 /** Subscription scope. id is the account id for account and monitoring, the system id for system, else the resource id. */
@@ -138,8 +138,8 @@ export interface AiResponseQueued {
 }
 
 export interface AiStreamingParams {
-  execution_id?: Id;
-  conversation_id?: Id;
+  execution_id?: IdParam;
+  conversation_id?: IdParam;
 }
 
 /** An AI workflow definition (graph of nodes) owned by an account. */
@@ -160,7 +160,7 @@ export interface AiWorkflow {
 }
 
 export interface AiWorkflowMonitoringParams {
-  workflow_id: Id;
+  workflow_id: IdParam;
 }
 
 export interface AiWorkflowOrchestrationParams {
@@ -193,7 +193,7 @@ export interface AnalyticsMetricSet {
 }
 
 export interface AnalyticsParams {
-  account_id?: Id;
+  account_id?: IdParam;
 }
 
 /** The period the figures cover. */
@@ -299,7 +299,7 @@ export type CodeFactoryContractStatus = "draft" | "approved" | "in_progress" | "
 export interface CodeFactoryParams {
   /** Subscription scope. id is the account id for account, else the resource id. */
   type: CodeFactoryParamsType;
-  id: Id;
+  id: IdParam;
 }
 
 /** Subscription scope. id is the account id for account, else the resource id. */
@@ -428,7 +428,7 @@ export interface Customer {
 }
 
 export interface CustomerParams {
-  account_id: Id;
+  account_id: IdParam;
 }
 
 /** Standing of a customer account. */
@@ -467,8 +467,8 @@ export interface DevopsPipeline {
 }
 
 export interface DevopsPipelineParams {
-  account_id: Id;
-  pipeline_id?: Id;
+  account_id: IdParam;
+  pipeline_id?: IdParam;
 }
 
 export type DevopsPipelineProvider = "gitea" | "github" | "gitlab" | "internal" | (string & {});
@@ -515,9 +515,9 @@ export interface GitJobLogError {
 }
 
 export interface GitJobLogsParams {
-  repository_id: Id;
-  pipeline_id: Id;
-  job_id: Id;
+  repository_id: IdParam;
+  pipeline_id: IdParam;
+  job_id: IdParam;
 }
 
 /** Health of the system or one of its components. */
@@ -525,6 +525,9 @@ export type HealthStatus = "healthy" | "degraded" | "unhealthy" | "unknown";
 
 /** Resource identifier (UUID or slug). Restricted to [A-Za-z0-9_-] so it is safe inside stream keys. */
 export type Id = string;
+
+/** A resource identifier as a client subscribes with it: the Id form, or a JSON integer from 0 to 2^53 − 1, which the server reads as its decimal text first (42 and "42" are the same resource and the same stream). A string is taken as written: "01" is not 1. */
+export type IdParam = string | number;
 
 /** An invoice of a subscription. */
 export interface Invoice {
@@ -660,7 +663,7 @@ export interface MissionError {
 export interface MissionParams {
   /** Subscription scope. id is the mission id for mission, the account id for account. */
   type: MissionParamsType;
-  id: Id;
+  id: IdParam;
 }
 
 /** Subscription scope. id is the mission id for mission, the account id for account. */
@@ -722,10 +725,12 @@ export interface MonitoringMetrics {
   recorded_at: Timestamp;
 }
 
-/** Execution of one node of a workflow run (serialize_node_execution). execution_id is the id of the run. */
+/** Execution of one node of a workflow run (serialize_node_execution). execution_id is the id of the run; workflow_id, when the publisher gives it, is the run's workflow, and the update then also reaches the workflow-level subscribers. */
 export interface NodeExecution {
   id: Id;
   execution_id: Id;
+  /** The workflow of the run, when the publisher gives it (the seed's payload has none): the update then also reaches the workflow-level subscribers. */
+  workflow_id?: Id;
   /** Id of the node in the workflow graph, e.g. start_1. */
   node_id?: string;
   node_name: string;
@@ -771,7 +776,7 @@ export interface NotificationConnectionEstablished {
 }
 
 export interface NotificationParams {
-  account_id: Id;
+  account_id: IdParam;
 }
 
 /** Notifications were marked as read (one, or all up to a point). */
@@ -1039,7 +1044,7 @@ export interface SubscriptionGetStatusRequest {
 }
 
 export interface SubscriptionParams {
-  account_id: Id;
+  account_id: IdParam;
 }
 
 /** A subscription moved to another plan. */
@@ -1066,8 +1071,14 @@ export interface SubscriptionStatusChanged {
   changed_at: Timestamp;
 }
 
-export interface SupplyChainParams {
+/** Sent on subscribe in place of subscription.status when the backend could not tell the current status. The subscription works: changes still arrive as events. */
+export interface SubscriptionStatusUnavailable {
   account_id: Id;
+  error: ErrorDetail;
+}
+
+export interface SupplyChainParams {
+  account_id: IdParam;
 }
 
 /** A scan of a build artifact or repository. */
@@ -1146,7 +1157,7 @@ export type TeamChannelMessageMessageType = "text" | "task_assignment" | "task_u
 export type TeamChannelMessageSenderType = "user" | "agent" | "system";
 
 export interface TeamChannelParams {
-  channel_id: Id;
+  channel_id: IdParam;
 }
 
 /** One execution of an agent team on an objective. */
@@ -1172,7 +1183,7 @@ export interface TeamExecution {
 }
 
 export interface TeamExecutionParams {
-  team_id: Id;
+  team_id: IdParam;
 }
 
 /** Progress of a running team execution. */
@@ -1288,7 +1299,7 @@ export interface ToolInvocationCompleted {
 export type ToolInvocationCompletedStatus = "completed" | "failed" | "timed_out" | "cancelled";
 
 export interface TradingParams {
-  account_id: Id;
+  account_id: IdParam;
 }
 
 /** An open or closed position. */
@@ -1357,7 +1368,7 @@ export interface TradingStrategy {
 export type TradingStrategyStatus = "draft" | "backtesting" | "paper" | "live" | "paused" | "stopped" | "error" | (string & {});
 
 export interface TradingTrainingParams {
-  session_id: Id;
+  session_id: IdParam;
 }
 
 /** A training session in which a strategy learns from live or replayed ticks. */
@@ -1425,10 +1436,20 @@ export interface TrainingTick {
 
 export type TrainingTickAction = "buy" | "sell" | "hold";
 
-/** A client's typing status: the typing_indicator action request, relayed as-is to the other subscribers. */
+/** A participant's typing status, relayed to the other subscribers of the conversation with who sent it and where (stamped by the server, never taken from the client). */
 export interface TypingIndicator {
+  /** The conversation: the sender's subscription param. */
   conversation_id: Id;
+  /** Who is typing: the sender's token subject (claims.sub). */
+  user_id: Id;
   status: TypingStatus;
+}
+
+/** What a client sends with typing_indicator: its typing status. The server adds who and where (TypingIndicator). */
+export interface TypingIndicatorRequest {
+  status: TypingStatus;
+  /** Still accepted from clients of 1.0, which sent it; the server replaces it with the subscription's conversation. */
+  conversation_id?: Id;
 }
 
 /** Whether the user is typing. */

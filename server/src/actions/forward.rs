@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::reply::{ActionError, ErrorCode};
 use super::Performer;
 use crate::app::App;
+use crate::backend::{self, BackendError};
 use crate::broker;
 use crate::codegen_support::ActionDescriptor;
 use crate::validation;
@@ -14,20 +15,21 @@ use crate::validation;
 /// outcome, after publishing the events it carries.
 pub(super) async fn forward(app: &App, p: &Performer, action: &ActionDescriptor, path: &str, request: Value) -> Result<Value, ActionError> {
     let unavailable = |message: &str| ActionError::new(ErrorCode::BackendUnavailable, message);
-    let Some(base) = app.config.backend.url.as_deref() else {
-        return Err(unavailable("no backend is configured for forwarded actions"));
-    };
-    let url = format!("{}{}", base.trim_end_matches('/'), path);
     let body = json!({ "principal": p.principal, "channel": p.channel.name, "params": p.params, "action": action.name, "payload": request });
-    let resp = app.backend.post(&url).json(&body).send().await.map_err(|e| {
-        tracing::warn!(action = action.name, error = %e, "backend unreachable");
-        unavailable("the backend did not answer")
+    let answer = backend::post(app, path, &body).await.map_err(|e| {
+        match &e {
+            BackendError::NotConfigured => {}
+            BackendError::Status(status) => tracing::warn!(action = action.name, status, "backend refused a forwarded action"),
+            BackendError::NotJson => tracing::warn!(action = action.name, "backend answered a forwarded action with something that is not JSON"),
+            other => tracing::warn!(action = action.name, error = %other, "backend unreachable"),
+        }
+        match e {
+            BackendError::NotConfigured => unavailable("no backend is configured for forwarded actions"),
+            BackendError::Timeout | BackendError::Unreachable(_) => unavailable("the backend did not answer"),
+            BackendError::Status(status) => unavailable(&format!("the backend answered {status}")),
+            BackendError::NotJson => unavailable("the backend's answer is not JSON"),
+        }
     })?;
-    if !resp.status().is_success() {
-        tracing::warn!(action = action.name, status = %resp.status(), "backend refused a forwarded action");
-        return Err(ActionError::new(ErrorCode::BackendUnavailable, format!("the backend answered {}", resp.status().as_u16())));
-    }
-    let answer: Value = resp.json().await.map_err(|_| unavailable("the backend's answer is not JSON"))?;
     // Events first: they are facts the backend wants published whatever the reply says.
     if let Some(events) = answer.get("events").and_then(Value::as_array) {
         let mut pubs = Vec::new();

@@ -9,9 +9,11 @@
 //! and with which code, is decided here.
 //!
 //! - [`reply`]: the `$reply` message and the error codes;
+//! - `relay`: stamping and publishing of `relay` actions;
 //! - `forward`: the backend call of `forward` actions.
 
 mod forward;
+mod relay;
 pub mod reply;
 
 use std::sync::Arc;
@@ -19,7 +21,6 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::broker::{self, Publication};
 use crate::channels::ChannelDescriptor;
 use crate::codegen_support::ActionBehaviour;
 use crate::hub::{Outbox, SessionId};
@@ -117,8 +118,8 @@ pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
         return;
     }
     match action.behaviour {
-        ActionBehaviour::Relay { event, exclude_sender } => {
-            let result = relay(app, &performer, event, request, exclude_sender);
+        ActionBehaviour::Relay { event, exclude_sender, stamp } => {
+            let result = relay::relay(app, &performer, event, request, exclude_sender, stamp);
             if result.is_err() || reference.is_some() {
                 performer.reply(reference.as_deref(), action.name, result.map(|_| Value::Null));
             }
@@ -133,15 +134,4 @@ pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
             });
         }
     }
-}
-
-fn relay(app: &App, p: &Performer, event: &str, payload: Value, exclude_sender: bool) -> Result<(), ActionError> {
-    let ev = p.channel.event(event).ok_or_else(|| ActionError::new(ErrorCode::InvalidRequest, format!("relay event `{event}` is not declared")))?;
-    if let Err(details) = validation::validate(ev.payload_schema, &payload) {
-        return Err(ActionError::invalid(format!("the request cannot be relayed as `{event}`"), details));
-    }
-    let publication = Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() };
-    let exclude = exclude_sender.then_some(p.session);
-    broker::deliver(&app.sinks(), std::slice::from_ref(&publication), exclude);
-    Ok(())
 }

@@ -134,11 +134,11 @@ pub fn prepare_for(channel: &'static ChannelDescriptor, event: &'static EventDes
     }
     let mut streams = Vec::with_capacity(event.publish_to.len());
     for t in event.publish_to {
-        let key = t.render(&payload).map_err(|e| {
+        let key = t.target(&payload).map_err(|e| {
             metrics::publication(EventLabel::of(channel, event), PublicationOutcome::Invalid);
             PublishError::Key { template: t.source.to_owned(), reason: e.to_string() }
         })?;
-        if !streams.contains(&key) {
+        if let Some(key) = key.filter(|k| !streams.contains(k)) {
             streams.push(key);
         }
     }

@@ -10,7 +10,7 @@ use super::error::ConfigError;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct BackendConfig {
-    /// Base URL of the application backend (http or https), for forwarded actions and the `http` resolver.
+    /// Base URL of the application backend (http or https), for forwarded actions, on-subscribe fetches and the `http` resolver.
     #[serde(rename = "backend_url")]
     pub url: Option<String>,
     /// Who authorizes subscriptions: `registry` (the rules compiled from `schema/`) or `http` (ask the backend).

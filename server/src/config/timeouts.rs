@@ -20,7 +20,7 @@ pub struct Timeouts {
     #[serde(rename = "resolver_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub resolver_timeout: Duration,
-    /// Budget of one forwarded action.
+    /// Budget of one forwarded action or on-subscribe fetch.
     #[serde(rename = "forward_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub forward_timeout: Duration,

@@ -8,6 +8,7 @@
 //! forwarded actions) runs in spawned tasks, so the loop never stops reading or writing.
 
 mod limits;
+mod on_subscribe;
 mod subscribe;
 
 use std::collections::{HashMap, HashSet};

@@ -1,19 +1,21 @@
-//! `subscribe`: parse the identifier, validate the params, authorize (in a spawned task,
-//! since ownership may ask the backend), compute the streams, then — back in the loop —
-//! queue `confirm_subscription`, register the streams and send any on-subscribe messages.
+//! `subscribe`: parse the identifier, read its params into their canonical form and
+//! validate them, authorize (in a spawned task, since ownership may ask the backend),
+//! compute the streams, then — back in the loop — queue `confirm_subscription`, register
+//! the streams and send the `on_subscribe` steps ([`super::on_subscribe`]).
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::on_subscribe::{self, Subscribed};
 use super::{Internal, Session, Subscription};
 use crate::channels::ChannelDescriptor;
-use crate::codegen_support::OnSubscribeDescriptor;
 use crate::history::ReplayRequest;
+use crate::hub::Outbox;
 use crate::protocol::command::HistoryRequest;
 use crate::protocol::{frame, identifier, Dialect};
 use crate::resolver::Scoped;
-use crate::{broker, validation};
+use crate::validation;
 
 /// The result of authorizing one subscribe.
 pub struct SubscribeOutcome {
@@ -47,7 +49,13 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     if s.subs.len() + s.pending.len() >= s.app.config.limits.max_subscriptions_per_connection {
         return reject(s, &raw, "too_many_subscriptions", "per-connection limit reached");
     }
-    if let Err(v) = validation::validate(channel.params_schema, &parsed.params) {
+    // Canonical before anything reads them: validation, authorization, stream keys, the
+    // backend. The identifier itself stays as the client wrote it.
+    let canonical = validation::params::canonicalize(&channel.params, parsed.params);
+    if !canonical.ignored.is_empty() {
+        tracing::debug!(session = s.id.0, channel = channel.name, ignored = %canonical.ignored_for_log(), "undeclared params ignored");
+    }
+    if let Err(v) = validation::validate(channel.params_schema, &canonical.params) {
         let detail = v.iter().map(|v| format!("{} {}", if v.path.is_empty() { "/" } else { &v.path }, v.message)).collect::<Vec<_>>().join("; ");
         return reject(s, &raw, "invalid_params", &detail);
     }
@@ -57,7 +65,7 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     let claims = s.principal.claims.clone();
     let claims_json = s.claims_json.clone();
     let tx = s.internal.clone();
-    let params = parsed.params;
+    let params = canonical.params;
     s.app.sessions.spawn(async move {
         let scoped = Scoped { inner: &app.ownership, principal: &claims_json, params: &params };
         let result = match (channel.authorize)(&params, &claims, &scoped).await {
@@ -89,14 +97,16 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     // streams are live, and every broadcast to them is queued after it.
     s.send(frame::confirm(&o.identifier));
     let request = if s.dialect == Dialect::Ext { o.history.as_ref() } else { None };
-    let history = go_live(s, &o.identifier, &streams, request, true);
+    // A channel that fetches on subscribe listens through a hold until its status is queued.
+    let hold = on_subscribe::hold(s, o.channel);
+    let target = hold.as_ref().map_or_else(|| s.outbox.clone(), |h| h.outbox.clone());
+    let history = go_live_to(s, &o.identifier, &streams, request, Some(&target));
+    drop(target);
     tracing::debug!(session = s.id.0, channel = o.channel.name, streams = ?streams, "subscribed");
     if let Some(confirmed) = history {
         s.send(frame::history(&o.identifier, confirmed));
     }
-    for msg in o.channel.on_subscribe {
-        send_on_subscribe(s, &o.identifier, o.channel, msg, &o.params);
-    }
+    on_subscribe::send(s, Subscribed { identifier: &o.identifier, channel: o.channel, params: &o.params, streams: &streams }, hold);
     let identifier = o.identifier.clone();
     s.subs.insert(o.identifier, Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(o.channel)), channel: o.channel, identifier, params: o.params, streams, live: true, since: tokio::time::Instant::now() });
 }
@@ -106,9 +116,15 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
 /// nothing is lost or sent twice in between; a gap anywhere means no replay at all.
 /// Returns whether the history was confirmed, when it was asked for.
 pub(crate) fn go_live(s: &Session, identifier: &Arc<str>, streams: &[String], request: Option<&HistoryRequest>, register: bool) -> Option<bool> {
-    let sub = crate::hub::Subscriber { session: s.id, outbox: s.outbox.clone(), dialect: s.dialect };
+    go_live_to(s, identifier, streams, request, register.then_some(&s.outbox))
+}
+
+/// [`go_live`], registering the streams with `register` (the connection's outbox, or the
+/// hold of a subscription whose status is being fetched), or not at all.
+fn go_live_to(s: &Session, identifier: &Arc<str>, streams: &[String], request: Option<&HistoryRequest>, register: Option<&Outbox>) -> Option<bool> {
     let register_all = || {
-        if register {
+        if let Some(outbox) = register {
+            let sub = crate::hub::Subscriber { session: s.id, outbox: outbox.clone(), dialect: s.dialect };
             for stream in streams {
                 s.app.hub.subscribe(stream, identifier, sub.clone());
             }
@@ -154,78 +170,5 @@ pub(crate) fn history(s: &mut Session, identifier: &Arc<str>, request: &HistoryR
     s.send(frame::history(identifier, confirmed));
     if let Some(sub) = s.subs.get_mut(identifier) {
         sub.live = true;
-    }
-}
-
-fn send_on_subscribe(s: &Session, identifier: &str, channel: &ChannelDescriptor, msg: &OnSubscribeDescriptor, params: &Value) {
-    let Some(event) = channel.event(msg.event) else { return };
-    let template: Value = serde_json::from_str(msg.payload).unwrap_or(Value::Null);
-    let payload = fill(&template, params, &s.claims_json);
-    if let Err(v) = validation::validate(event.payload_schema, &payload) {
-        tracing::error!(channel = channel.name, event = msg.event, violations = ?v, "on-subscribe payload does not match its schema; not sent");
-        return;
-    }
-    let message = broker::envelope::encode(event, &payload);
-    s.send(frame::data(identifier, &message));
-}
-
-/// Replaces `{params.x}` / `{claims.x}` in string values; a string that is exactly one
-/// placeholder takes the referenced value with its JSON type.
-fn fill(template: &Value, params: &Value, claims: &Value) -> Value {
-    let lookup = |path: &str| -> Option<Value> {
-        let (root, key) = path.split_once('.')?;
-        match root {
-            "params" => params.get(key).cloned(),
-            "claims" => claims.get(key).cloned(),
-            _ => None,
-        }
-    };
-    match template {
-        Value::String(t) => {
-            if let Some(inner) = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-                if !inner.contains(['{', '}']) {
-                    return lookup(inner).unwrap_or(Value::Null);
-                }
-            }
-            let mut out = String::new();
-            let mut rest = t.as_str();
-            while let Some(start) = rest.find('{') {
-                out.push_str(&rest[..start]);
-                match rest[start..].find('}') {
-                    Some(end) => {
-                        let key = &rest[start + 1..start + end];
-                        match lookup(key) {
-                            Some(Value::String(v)) => out.push_str(&v),
-                            Some(v) => out.push_str(&v.to_string()),
-                            None => {}
-                        }
-                        rest = &rest[start + end + 1..];
-                    }
-                    None => {
-                        out.push_str(&rest[start..]);
-                        rest = "";
-                    }
-                }
-            }
-            out.push_str(rest);
-            Value::String(out)
-        }
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), fill(v, params, claims))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(|v| fill(v, params, claims)).collect()),
-        other => other.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn on_subscribe_templates_keep_types() {
-        let params = json!({"account_id": "a1", "n": 3});
-        let claims = json!({"sub": "u1"});
-        let t = json!({"account_id": "{params.account_id}", "n": "{params.n}", "who": "user {claims.sub} of {params.account_id}"});
-        assert_eq!(fill(&t, &params, &claims), json!({"account_id": "a1", "n": 3, "who": "user u1 of a1"}));
     }
 }

@@ -50,8 +50,10 @@ const run = client.aiOrchestration.subscribe(
 );
 run.unsubscribe();
 
-// @ts-expect-error: wrong param type (`id` is a string)
+// Ids are strings or, as Rails frontends send them, integers (the server reads 42 as "42").
 client.aiOrchestration.subscribe({ type: "workflow_run", id: 42 });
+// @ts-expect-error: wrong param type (`id` is a string or a number)
+client.aiOrchestration.subscribe({ type: "workflow_run", id: true });
 // @ts-expect-error: wrong param type (`type` is an enum)
 client.aiOrchestration.subscribe({ type: "workflow_runs", id: "x" });
 // @ts-expect-error: wrong param type (a required param is missing)
@@ -87,6 +89,25 @@ client.notification.subscribe(
   },
 );
 
+// Relayed typing: the payload says who is typing and where.
+client.aiConversation.subscribe({ conversation_id: 12 }, {
+  typing_indicator: (p) => {
+    const who: string = p.user_id;
+    const where: string = p.conversation_id;
+    void who;
+    void where;
+  },
+});
+
+// Status on subscribe, or the declared notice that it is unavailable.
+client.subscription.subscribe({ account_id: "acc1" }, {
+  "subscription.status": (p) => void p.subscription,
+  "subscription.status_unavailable": (p) => {
+    const code: string = p.error.code;
+    void code;
+  },
+});
+
 // Actions: typed request, reply and error codes.
 async function chat(): Promise<void> {
   const sub: AiConversation.Subscription = client.aiConversation.subscribe({ conversation_id: "c1" });
@@ -95,6 +116,10 @@ async function chat(): Promise<void> {
   void queued;
   const relayed: null = await sub.perform("typing_indicator", { conversation_id: "c1", status: "typing" });
   void relayed;
+  // The seed's `{status}`: who and where are the server's.
+  await sub.perform("typing_indicator", { status: "stopped" });
+  // @ts-expect-error: `user_id` is stamped by the server, a client cannot send it
+  await sub.perform("typing_indicator", { status: "typing", user_id: "someone-else" });
 
   // @ts-expect-error: wrong action payload (`content` is a string)
   await sub.perform("send_message", { content: 42 });
@@ -137,8 +162,9 @@ function Panel(): null {
   // @ts-expect-error: wrong action payload through a hook
   void conv.perform("send_message", { text: "no" });
   useAiOrchestrationChannel(null, {});
-  // @ts-expect-error: wrong param type in a hook
   useAiOrchestrationChannel({ type: "workflow", id: 7 }, {});
+  // @ts-expect-error: wrong param type in a hook
+  useAiOrchestrationChannel({ type: "workflow", id: [7] }, {});
   return null;
 }
 void Panel;

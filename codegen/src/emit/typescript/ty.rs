@@ -1,6 +1,7 @@
 //! TypeScript spellings of IR types: type expressions, doc comments and example values.
 //!
-//! Conventions: optional → `k?: T`, nullable → `T | null`, both → `k?: T | null`;
+//! Conventions: optional → `k?: T`, nullable → `T | null`, both → `k?: T | null`; a string
+//! param with `x-accept-integer` → `string | number`;
 //! extensible enums keep autocomplete with `| (string & {})`; open objects get an index
 //! signature.
 
@@ -18,6 +19,8 @@ pub fn ts_ty(ty: &Ty, prefix: &str) -> String {
     match ty {
         Ty::Bool => "boolean".into(),
         Ty::Integer { .. } | Ty::Number => "number".into(),
+        // The server reads an integer there as its decimal text (params only).
+        Ty::String { accept_integer: true, .. } => "string | number".into(),
         Ty::String { .. } => "string".into(),
         Ty::Enum { values, extensible } => {
             let mut s = values.iter().map(|v| serde_json::to_string(v).unwrap_or_default()).collect::<Vec<_>>().join(" | ");

@@ -27,7 +27,7 @@ export interface Events {
   "message_updated": M.ConversationMessage;
   /** Successfully subscribed to the conversation. */
   "subscription.confirmed": M.ConversationSubscriptionConfirmed;
-  /** A participant's typing status changed. */
+  /** A participant's typing status changed; user_id and conversation_id say who and where. */
   "typing_indicator": M.TypingIndicator;
 }
 
@@ -53,8 +53,8 @@ export type Envelope = Envelopes[EventName];
 export interface Actions {
   /** The user sends a message; the backend persists it and queues the AI response. */
   "send_message": { request: M.SendMessageRequest; reply: M.SendMessageAccepted; error: "conversation_closed" | "rate_limited" | "content_rejected" };
-  /** The user reports its typing status to the other participants. */
-  "typing_indicator": { request: M.TypingIndicator; reply: null; error: never };
+  /** The user reports its typing status; the other participants receive it with who is typing (user_id) and in which conversation (conversation_id), both set by the server. */
+  "typing_indicator": { request: M.TypingIndicatorRequest; reply: null; error: never };
 }
 
 /** An action name of this channel. */

@@ -25,6 +25,8 @@ export interface Events {
   "subscription.status": M.SubscriptionSnapshot;
   /** The subscription moved to a new status (trialing, active, past_due, canceled, ...). */
   "subscription.status_changed": M.SubscriptionStatusChanged;
+  /** Sent on subscribe in place of subscription.status when the backend cannot tell the current status (no answer in time, an error status, an invalid answer). The subscription works. */
+  "subscription.status_unavailable": M.SubscriptionStatusUnavailable;
 }
 
 /** An event name of this channel. */
@@ -38,6 +40,7 @@ export interface Envelopes {
   "subscription.plan_changed": { readonly event: "subscription.plan_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.plan_changed"]; readonly timestamp?: string };
   "subscription.status": { readonly event: "subscription.status"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status"]; readonly timestamp?: string };
   "subscription.status_changed": { readonly event: "subscription.status_changed"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status_changed"]; readonly timestamp?: string };
+  "subscription.status_unavailable": { readonly event: "subscription.status_unavailable"; readonly resource_type?: string; readonly resource_id?: string; readonly payload: Events["subscription.status_unavailable"]; readonly timestamp?: string };
 }
 
 /** What a subscriber receives: the envelope, discriminated on `event`. */
@@ -63,6 +66,7 @@ export const EVENT_NAMES = [
   "subscription.plan_changed",
   "subscription.status",
   "subscription.status_changed",
+  "subscription.status_unavailable",
 ] as const satisfies ReadonlyArray<EventName>;
 
 /** Everything the client's types know of this channel. */

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::example::{example, DEV_ACCOUNT, DEV_USER};
 use crate::channels::{ENVELOPE, REGISTRY};
-use crate::codegen_support::{ActionBehaviour, Fill};
+use crate::codegen_support::{ActionBehaviour, Fill, OnSubscribeDescriptor};
 use crate::validation;
 
 /// The description, as JSON text.
@@ -49,7 +49,10 @@ fn describe() -> Value {
                 .iter()
                 .map(|a| {
                     let behaviour = match a.behaviour {
-                        ActionBehaviour::Relay { event, exclude_sender } => json!({ "relay": { "event": event, "exclude_sender": exclude_sender } }),
+                        ActionBehaviour::Relay { event, exclude_sender, stamp } => {
+                            let stamp: serde_json::Map<String, Value> = stamp.iter().map(|s| (s.field.to_owned(), Value::String(s.source.to_string()))).collect();
+                            json!({ "relay": { "event": event, "exclude_sender": exclude_sender, "stamp": stamp } })
+                        }
                         ActionBehaviour::Forward { path } => json!({ "forward": { "path": path } }),
                     };
                     json!({
@@ -72,7 +75,10 @@ fn describe() -> Value {
                 "streams": c.streams,
                 "rule": parse(c.rule),
                 "history": { "size": c.history.size, "ttl_seconds": c.history.ttl_seconds },
-                "on_subscribe": c.on_subscribe.iter().map(|m| m.event).collect::<Vec<_>>(),
+                "on_subscribe": c.on_subscribe.iter().map(|step| match step {
+                    OnSubscribeDescriptor::Message(m) => m.event,
+                    OnSubscribeDescriptor::Fetch(f) => f.unavailable.event,
+                }).collect::<Vec<_>>(),
                 "events": events,
                 "actions": actions,
             })
