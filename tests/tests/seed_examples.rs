@@ -45,9 +45,15 @@ const SEED_NODE_EXECUTION: &str = r#"{
 }"#;
 
 #[test]
-fn node_execution_example_validates_exactly_as_printed() {
+fn node_execution_example_validates_once_it_names_its_workflow() {
+    // The seed's troubleshooting wants node updates at the workflow level too; its printed
+    // payload names no workflow, so as printed it is refused where the field is missing,
+    // and with the workflow it validates unchanged otherwise.
     let v = envelope_validator("AiOrchestrationChannel", "workflow.node.execution.updated");
-    let example: Value = serde_json::from_str(SEED_NODE_EXECUTION).unwrap();
+    let mut example: Value = serde_json::from_str(SEED_NODE_EXECUTION).unwrap();
+    let missing: Vec<String> = v.iter_errors(&example).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(missing.len() == 1 && missing[0].contains("workflow_id") && missing[0].ends_with("at /payload"), "{missing:?}");
+    example["payload"]["workflow_id"] = json!("workflow-id");
     let errors: Vec<String> = v.iter_errors(&example).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:?}");
 }

@@ -725,12 +725,12 @@ export interface MonitoringMetrics {
   recorded_at: Timestamp;
 }
 
-/** Execution of one node of a workflow run (serialize_node_execution). execution_id is the id of the run; workflow_id, when the publisher gives it, is the run's workflow, and the update then also reaches the workflow-level subscribers. */
+/** Execution of one node of a workflow run (serialize_node_execution). execution_id is the id of the run and workflow_id its workflow: an update reaches the run-level and the workflow-level subscribers (seed 001 troubleshooting: node badges must update at the workflow level too). */
 export interface NodeExecution {
   id: Id;
   execution_id: Id;
-  /** The workflow of the run, when the publisher gives it (the seed's payload has none): the update then also reaches the workflow-level subscribers. */
-  workflow_id?: Id;
+  /** The workflow of the run; the update also reaches this workflow's subscribers. (Added here: the seed's printed payload has none, so it could not reach the workflow level.) */
+  workflow_id: Id;
   /** Id of the node in the workflow graph, e.g. start_1. */
   node_id?: string;
   node_name: string;

@@ -73,7 +73,7 @@ export interface Events {
   "ralph_loop.task_status_changed": M.RalphTask;
   /** The overall health of a platform system changed. */
   "system.health.changed": M.SystemHealth;
-  /** A node of a workflow run changed status; execution_id is the run's id. It reaches the run-level subscribers, and the workflow-level ones when the payload names the workflow. */
+  /** A node of a workflow run changed status; execution_id is the run's id and workflow_id its workflow. It reaches the run-level and the workflow-level subscribers. */
   "workflow.node.execution.updated": M.NodeExecution;
   /** A workflow run finished (completed, failed or cancelled). */
   "workflow.run.completed": M.WorkflowRunUpdate;
