@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::broker::{self, Publication};
+use crate::broker::Publication;
 use crate::channels::ChannelDescriptor;
 use crate::codegen_support::ActionBehaviour;
 use crate::hub::{Outbox, SessionId};
@@ -117,12 +117,21 @@ pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
         return;
     }
     match action.behaviour {
-        ActionBehaviour::Relay { event, exclude_sender } => {
-            let result = relay(app, &performer, event, request, exclude_sender);
-            if result.is_err() || reference.is_some() {
-                performer.reply(reference.as_deref(), action.name, result.map(|_| Value::Null));
+        ActionBehaviour::Relay { event, exclude_sender } => match relayed(&performer, event, request) {
+            Ok(publication) => {
+                let exclude = exclude_sender.then_some(performer.session);
+                app.engine.publish_then(vec![publication], exclude, move |published| {
+                    let result = published.map(|_| Value::Null).map_err(|e| {
+                        tracing::warn!(action = action.name, error = %e, "relay not published");
+                        ActionError::new(ErrorCode::BackendUnavailable, "the message could not be published; retry later")
+                    });
+                    if result.is_err() || reference.is_some() {
+                        performer.reply(reference.as_deref(), action.name, result);
+                    }
+                });
             }
-        }
+            Err(e) => performer.reply(reference.as_deref(), action.name, Err(e)),
+        },
         ActionBehaviour::Forward { path } => {
             let app = app.clone();
             app.sessions.clone().spawn(async move {
@@ -135,13 +144,11 @@ pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
     }
 }
 
-fn relay(app: &App, p: &Performer, event: &str, payload: Value, exclude_sender: bool) -> Result<(), ActionError> {
+/// The publication a relay makes: the request as the declared event, to the subscription's streams.
+fn relayed(p: &Performer, event: &str, payload: Value) -> Result<Publication, ActionError> {
     let ev = p.channel.event(event).ok_or_else(|| ActionError::new(ErrorCode::InvalidRequest, format!("relay event `{event}` is not declared")))?;
     if let Err(details) = validation::validate(ev.payload_schema, &payload) {
         return Err(ActionError::invalid(format!("the request cannot be relayed as `{event}`"), details));
     }
-    let publication = Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() };
-    let exclude = exclude_sender.then_some(p.session);
-    broker::deliver(&app.sinks(), std::slice::from_ref(&publication), exclude);
-    Ok(())
+    Ok(Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() })
 }

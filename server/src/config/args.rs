@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Who authorizes subscriptions [default: registry].
     #[arg(long, value_enum, ignore_case = true)]
     pub resolver: Option<ResolverKind>,
+    /// Redis for several nodes (`redis://`, `rediss://`); unset: the embedded engine. Prefer
+    /// the environment variable when the URL holds a password.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<Secret>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::auth::AuthConfig;
 use super::backend::BackendConfig;
 use super::limits::Limits;
+use super::redis::RedisConfig;
 use super::secret::Secret;
 use super::server::ServerConfig;
 use super::timeouts::Timeouts;
@@ -30,6 +31,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[timeouts]`.
     pub timeouts: Timeouts,
+    /// `[redis]`: the engine for several nodes.
+    pub redis: RedisConfig,
     /// Variables whose values `--dev` generated at random (say so at startup, without the
     /// values).
     #[serde(skip)]

@@ -48,6 +48,7 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         auth: extract(&figment, Some("auth"))?,
         limits: extract(&figment, Some("limits"))?,
         timeouts: extract(&figment, Some("timeouts"))?,
+        redis: extract(&figment, Some("redis"))?,
         generated: Vec::new(),
         warnings,
     };
@@ -121,6 +122,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid("CABLEWAY_PUBLISHER_KEY", format!("too short ({} bytes); use at least {MIN_SECRET_BYTES}: {SECRET_HINT}", key.expose().len())));
     }
     config.backend.validate()?;
+    config.redis.validate()?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.server.log) {
         let label = registry::by_key("log").map_or_else(|| "log".to_owned(), registry::Setting::label);
         return Err(ConfigError::invalid(label, format!("not a log filter ({e}); expected e.g. info or info,cableway=debug")));

@@ -1,7 +1,7 @@
 //! Server configuration: what `cableway serve` runs with, and where each setting comes from.
 //!
 //! A setting is a field of one component ([`ServerConfig`], [`BackendConfig`], [`AuthConfig`],
-//! [`Limits`], [`Timeouts`]), with its default in the component's `Default` and its meaning in
+//! [`Limits`], [`Timeouts`], [`RedisConfig`]), with its default in the component's `Default` and its meaning in
 //! its doc comment. Its TOML key, environment variable and flag follow from the field (see
 //! [`registry`], which lists them all); adding a setting is adding a field.
 //!
@@ -48,6 +48,10 @@
 //!
 //! [timeouts]                      # variables CABLEWAY_<KEY>
 //! ping_interval_ms = 3000
+//!
+//! [redis]                         # variables CABLEWAY_REDIS_<KEY>; unset url: one node
+//! url = "redis://:password@redis:6379/0"  # prefer CABLEWAY_REDIS_URL (it holds the password)
+//! key_prefix = "cableway"
 //! ```
 
 mod args;
@@ -58,6 +62,7 @@ mod error;
 mod layers;
 mod limits;
 mod load;
+mod redis;
 pub mod registry;
 mod secret;
 mod server;
@@ -71,6 +76,7 @@ pub use components::Config;
 pub use error::ConfigError;
 pub use limits::Limits;
 pub use load::{load_auth, process_env};
+pub use redis::RedisConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use timeouts::Timeouts;
