@@ -22,6 +22,14 @@ async fn ext_subscriber(node: &Server, account: &str, extra_query: &str) -> (Cli
     (c, welcome)
 }
 
+/// A new ext connection of `account`'s user on `node` that subscribes with `history`; the
+/// frames up to the history answer.
+async fn resume(node: &Server, account: &str, history: Value) -> Vec<Value> {
+    let token = node.token(&format!("u-{account}"), account, &[]);
+    let (mut c, _) = ext::connect(&node.cable_url(Some(&token))).await;
+    ext::subscribe_with_history(&mut c, &notifications(account), history).await
+}
+
 /// A plain ActionCable client of `account` on `node`, subscribed to its notifications.
 async fn v1_subscriber(node: &Server, account: &str) -> Client {
     let mut c = node.user(&format!("u-{account}"), account).await;
@@ -123,13 +131,12 @@ async fn a_client_resumes_on_another_node_and_after_every_node_restarted() {
     publish_each(&b, account, ids("n", 3..8)).await;
 
     // On B, by history alone.
-    let token = b.token(&format!("u-{account}"), account, &[]);
-    let (mut fresh, _) = ext::connect(&b.cable_url(Some(&token))).await;
-    let frames = ext::subscribe_with_history(&mut fresh, &id, ext::from(&last)).await;
+    let frames = resume(&b, account, ext::from(&last)).await;
     assert_eq!(frames.last().unwrap()["type"], "confirm_history");
     assert_eq!(payload_ids(&ext::places(&frames)), ids("n", 3..8).collect::<Vec<_>>(), "exactly the missed ones");
 
     // On B, by ?sid=: the subscription comes back, the client asks for what it missed.
+    let token = b.token(&format!("u-{account}"), account, &[]);
     let (mut resumed, welcome) = ext::connect(&format!("{}&sid={sid}", b.cable_url(Some(&token)))).await;
     assert_eq!(welcome["restored"], true, "{welcome}");
     assert_eq!(welcome["restored_ids"], json!([id]));
@@ -143,7 +150,6 @@ async fn a_client_resumes_on_another_node_and_after_every_node_restarted() {
     let sid = welcome["sid"].as_str().expect("a new sid").to_owned();
     resumed.close().await;
     b.wait_for_log("the disconnect", |l| l.contains("disconnected").then_some(())).await;
-    drop(fresh);
 
     // Every node restarts; history and the kept session are in Redis.
     let keys = (a.secret.clone(), a.publisher_key.clone());
@@ -206,9 +212,7 @@ async fn a_redis_restart_without_persistence_is_an_outage_then_a_new_epoch() {
     };
     assert_eq!(bye, json!({ "type": "disconnect", "reason": "insufficient_state", "reconnect": true }));
     // Resuming from before the restart: reject_history, never a silent gap.
-    let token = a.token(&format!("u-{account}"), account, &[]);
-    let (mut again, _) = ext::connect(&a.cable_url(Some(&token))).await;
-    let frames = ext::subscribe_with_history(&mut again, &notifications(account), ext::from(&last)).await;
+    let frames = resume(&a, account, ext::from(&last)).await;
     assert_eq!(frames.last().unwrap()["type"], "reject_history", "{frames:?}");
     assert!(ext::places(&frames).is_empty());
 }
@@ -325,13 +329,10 @@ async fn publications_pubsub_lost_are_filled_from_the_history_or_end_in_a_resume
     assert!(redis_health["gaps_detected"].as_u64() >= Some(2) && redis_health["gaps_filled"].as_u64() >= Some(2), "{health}");
     assert_eq!(redis_health["gaps_unfilled"], 1, "{health}");
     // Resuming from before the gap is refused whole (offset 5 is not in the history).
-    let token = a.token(&format!("u-{account}"), account, &[]);
-    let (mut again, _) = ext::connect(&a.cable_url(Some(&token))).await;
-    let frames = ext::subscribe_with_history(&mut again, &notifications(account), json!({ "streams": { stream.clone(): { "epoch": got[1].epoch, "offset": 4 } } })).await;
+    let frames = resume(&a, account, ext::from(&At { offset: 4, ..got[1].clone() })).await;
     assert_eq!(frames.last().unwrap()["type"], "reject_history", "{frames:?}");
     // From after it, it goes on.
-    let (mut later, _) = ext::connect(&a.cable_url(Some(&token))).await;
-    let frames = ext::subscribe_with_history(&mut later, &notifications(account), json!({ "streams": { stream.clone(): { "epoch": got[1].epoch, "offset": 5 } } })).await;
+    let frames = resume(&a, account, ext::from(&At { offset: 5, ..got[1].clone() })).await;
     assert_eq!(frames.last().unwrap()["type"], "confirm_history", "{frames:?}");
     assert_eq!(offsets(&ext::places(&frames)), [6]);
 }

@@ -71,7 +71,7 @@ mod tests {
         assert_eq!(answer(ResourceError::UnsafeName).await, (400, r#"{"error":"invalid_request","message":"kind, id and account_id must match [A-Za-z0-9_-]{1,128}"}"#.into()));
         assert_eq!(answer(ResourceError::Full(RegistryError::Full(3))).await, (507, r#"{"error":"registry_full","message":"the ownership registry holds 3 entries, its limit"}"#.into()));
         assert_eq!(answer(ResourceError::from(PublisherKeyRequired)).await.0, 401);
-        let down = RegistryError::Unavailable(crate::engine::EngineError::Unreachable("connection refused".into()));
+        let down = RegistryError::Unavailable(crate::engine::EngineError::Unreachable("connection refused".into()).to_string());
         assert_eq!(answer(ResourceError::Full(down)).await, (503, r#"{"error":"unavailable","message":"Redis is unreachable: connection refused"}"#.into()));
     }
 }

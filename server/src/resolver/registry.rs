@@ -17,9 +17,9 @@ pub enum RegistryError {
     /// The registry is full.
     #[error("the ownership registry holds {0} entries, its limit")]
     Full(usize),
-    /// The shared registry cannot be reached.
-    #[error(transparent)]
-    Unavailable(#[from] crate::engine::EngineError),
+    /// The shared registry (Redis) cannot be reached: why.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Where ownership facts are kept.

@@ -20,7 +20,7 @@ impl OwnerStore for RedisOwners {
         Box::pin(async move {
             let mut cmd = redis::cmd("SET");
             cmd.arg(self.keys.owner(kind, id)).arg(account);
-            self.calls.query::<()>(&cmd).await.map_err(RegistryError::Unavailable)
+            self.calls.query::<()>(&cmd).await.map_err(|e| RegistryError::Unavailable(e.to_string()))
         })
     }
 
@@ -28,7 +28,7 @@ impl OwnerStore for RedisOwners {
         Box::pin(async move {
             let mut cmd = redis::cmd("GET");
             cmd.arg(self.keys.owner(kind, id));
-            self.calls.query::<Option<String>>(&cmd).await.map_err(RegistryError::Unavailable)
+            self.calls.query::<Option<String>>(&cmd).await.map_err(|e| RegistryError::Unavailable(e.to_string()))
         })
     }
 }

@@ -17,16 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::calls::Calls;
 use super::keys::Keys;
 use super::stats::RedisStats;
-use super::streams::Streams;
-
-/// What the task is asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// SUBSCRIBE a stream's channel.
-    Subscribe(Arc<str>),
-    /// UNSUBSCRIBE it.
-    Unsubscribe(Arc<str>),
-}
+use super::streams::{Command, Streams};
 
 /// Channels per SUBSCRIBE command.
 const BATCH: usize = 512;

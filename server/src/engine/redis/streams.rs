@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, watch};
 use super::calls::Calls;
 use super::history::{self, Meta, StreamRead};
 use super::keys::Keys;
-use super::pubsub::Command;
 use super::stats::RedisStats;
 use super::tracker::{EvictCause, Next, Top, Tracker};
 use super::wire::{self, Delivery};
@@ -28,6 +27,15 @@ use crate::engine::{EngineError, Join, Joining, Leases};
 use crate::history::{Gap, Position};
 use crate::hub::{Hub, SessionId};
 use crate::protocol::frame;
+
+/// What the pub/sub task is asked to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// SUBSCRIBE a stream's channel.
+    Subscribe(Arc<str>),
+    /// UNSUBSCRIBE it.
+    Unsubscribe(Arc<str>),
+}
 
 /// Streams checked per pipeline.
 const CHECK_BATCH: usize = 256;
