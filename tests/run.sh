@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Cableway test on a fresh machine, installing what the tests need first:
 # the npm packages of tests/node (TypeScript, the official ActionCable clients) and,
-# when it is missing, redis-server from apt. CI calls this through .ci/run.
+# when they are missing, redis-server and openssl from apt. CI calls this through .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,10 @@ fi
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 if ! command -v redis-server >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+fi
+# The multi-node tests make a CA and a certificate for a TLS-only Redis (rediss://).
+if ! command -v openssl >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
 fi
 
 echo "== building"

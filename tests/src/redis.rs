@@ -1,6 +1,7 @@
 //! A real `redis-server` for the multi-node tests: started on a free port in its own
 //! directory, with or without persistence, stopped by its PID (SIGTERM, or SIGKILL to crash
-//! it), restarted on the same port and directory; and `cableway serve` nodes that share it.
+//! it), restarted on the same port and directory, or speaking TLS only; and `cableway serve`
+//! nodes that share it.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -37,6 +38,8 @@ pub struct Redis {
     /// Its working directory (the AOF lives there).
     pub dir: PathBuf,
     persistence: Persistence,
+    /// TLS only (`rediss://`), with a certificate of a CA made for it (`ca.pem` in `dir`).
+    tls: bool,
 }
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -44,13 +47,26 @@ static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 impl Redis {
     /// Starts a server on a free port; blocks until it answers `PING`.
     pub fn start(persistence: Persistence) -> Redis {
+        Redis::start_on(persistence, false)
+    }
+
+    /// Starts a server that speaks TLS only, with a certificate for 127.0.0.1 signed by a CA
+    /// made for it ([`Redis::ca_file`]); needs the `openssl` command.
+    pub fn start_tls() -> Redis {
+        Redis::start_on(Persistence::None, true)
+    }
+
+    fn start_on(persistence: Persistence, tls: bool) -> Redis {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("cableway-redis-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("redis directory");
+        if tls {
+            make_certificates(&dir);
+        }
         // A port that was free a moment ago may be taken by the time Redis binds it.
         for _ in 0..5 {
-            let mut redis = Redis { child: None, port: free_port(), dir: dir.clone(), persistence };
+            let mut redis = Redis { child: None, port: free_port(), dir: dir.clone(), persistence, tls };
             if redis.spawn() {
                 return redis;
             }
@@ -60,7 +76,14 @@ impl Redis {
 
     fn spawn(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port").arg(self.port.to_string()).arg("--bind").arg("127.0.0.1").arg("--dir").arg(&self.dir).arg("--save").arg("");
+        if self.tls {
+            let file = |name: &str| self.dir.join(name);
+            cmd.arg("--port").arg("0").arg("--tls-port").arg(self.port.to_string());
+            cmd.arg("--tls-cert-file").arg(file("redis.pem")).arg("--tls-key-file").arg(file("redis.key")).arg("--tls-ca-cert-file").arg(file("ca.pem")).arg("--tls-auth-clients").arg("no");
+        } else {
+            cmd.arg("--port").arg(self.port.to_string());
+        }
+        cmd.arg("--bind").arg("127.0.0.1").arg("--dir").arg(&self.dir).arg("--save").arg("");
         cmd.arg("--daemonize").arg("no").arg("--protected-mode").arg("no");
         match self.persistence {
             Persistence::None => cmd.arg("--appendonly").arg("no"),
@@ -86,9 +109,14 @@ impl Redis {
         }
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>` (`rediss://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", if self.tls { "rediss" } else { "redis" }, self.port)
+    }
+
+    /// The CA certificate of a TLS server.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
     }
 
     /// Its process id, while it runs.
@@ -102,7 +130,12 @@ impl Redis {
     }
 
     fn try_cli(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new("redis-cli").arg("-p").arg(self.port.to_string()).args(args).stdin(Stdio::null()).output().ok()?;
+        let mut cmd = Command::new("redis-cli");
+        cmd.arg("-p").arg(self.port.to_string());
+        if self.tls {
+            cmd.arg("--tls").arg("--cacert").arg(self.ca_file());
+        }
+        let out = cmd.args(args).stdin(Stdio::null()).output().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
@@ -150,6 +183,20 @@ impl Redis {
         }
         Server::start_with(opts)
     }
+}
+
+/// A CA (`ca.pem`) and a certificate for 127.0.0.1 and localhost it signed (`redis.pem`,
+/// `redis.key`), in `dir`: P-256 keys, valid one day.
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).stdin(Stdio::null()).output().expect("run openssl (tests/run.sh installs it)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=cableway test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]].concat());
+    run(&[&["req"], &ec[..], &["-keyout", "redis.key", "-out", "redis.csr", "-subj", "/CN=localhost"]].concat());
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").expect("write san.cnf");
+    run(&["x509", "-req", "-in", "redis.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "redis.pem", "-days", "1", "-extfile", "san.cnf"]);
 }
 
 impl Drop for Redis {

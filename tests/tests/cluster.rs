@@ -336,3 +336,20 @@ async fn publications_pubsub_lost_are_filled_from_the_history_or_end_in_a_resume
     assert_eq!(frames.last().unwrap()["type"], "confirm_history", "{frames:?}");
     assert_eq!(offsets(&ext::places(&frames)), [6]);
 }
+
+#[tokio::test]
+async fn nodes_reach_redis_over_tls_with_the_ca_they_are_given() {
+    let redis = Redis::start_tls();
+    let ca = redis.ca_file().display().to_string();
+    let a = redis.node_with(None, Options::default().env("CABLEWAY_REDIS_TLS_CA_FILE", &ca));
+    let b = redis.node_with(Some(&a), Options::default().env("CABLEWAY_REDIS_TLS_CA_FILE", &ca));
+    let account = "acc-t";
+    let (mut c, _) = ext_subscriber(&a, account, "").await;
+    assert_eq!(publish_each(&b, account, ids("n", 0..3)).await, [1, 2, 3]);
+    assert_eq!(payload_ids(&ext::next_places(&mut c, 3).await), ids("n", 0..3).collect::<Vec<_>>());
+    // Without the CA the certificate is not trusted: the node runs, but is never ready.
+    let untrusting = redis.node_with(Some(&a), Options::default());
+    let (status, body) = untrusting.publish(&notification(account, "x")).await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("unavailable")), "{body}");
+    assert_eq!(untrusting.ready().await.0, 503);
+}

@@ -53,6 +53,7 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         warnings,
     };
     config.auth.read_key_files()?;
+    config.redis.read_ca_file()?;
     if config.server.dev {
         if !config.auth.algorithm.is_asymmetric() && config.auth.secret.is_none() {
             config.auth.secret = Some(random_secret("CABLEWAY_JWT_SECRET")?);

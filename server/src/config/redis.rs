@@ -3,8 +3,10 @@
 //! ownership through that Redis and fans out through its pub/sub.
 //! Environment variables: `CABLEWAY_REDIS_<KEY>`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use figment::value::magic::RelativePathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -12,11 +14,17 @@ use super::error::ConfigError;
 use super::secret::Secret;
 
 /// The Redis engine's settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct RedisConfig {
     /// Redis to share state and fan out through (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS); unset: the embedded single-node engine.
     pub url: Option<Secret>,
+    /// PEM file of the CA that signs Redis' certificate (`rediss://`), instead of the system's roots (in the file: relative to it).
+    #[schemars(with = "Option<PathBuf>")]
+    pub tls_ca_file: Option<RelativePathBuf>,
+    /// The CA, PEM text read from `tls_ca_file` when the configuration loads.
+    #[serde(skip)]
+    pub tls_ca_pem: Option<Vec<u8>>,
     /// Prefix of every Redis key and channel, so that several deployments can share one Redis.
     pub key_prefix: String,
     /// Budget of one Redis call; past it the call counts as failed (a publish answers 503).
@@ -37,6 +45,8 @@ impl Default for RedisConfig {
     fn default() -> Self {
         RedisConfig {
             url: None,
+            tls_ca_file: None,
+            tls_ca_pem: None,
             key_prefix: "cableway".to_owned(),
             call_timeout: Duration::from_millis(2_000),
             position_check_interval: Duration::from_millis(5_000),
@@ -49,6 +59,16 @@ impl RedisConfig {
     /// The URL when it is set to something (an empty value counts as unset).
     pub fn url(&self) -> Option<&Secret> {
         self.url.as_ref().filter(|u| !u.is_empty())
+    }
+
+    /// Reads `tls_ca_file` into `tls_ca_pem`.
+    pub(crate) fn read_ca_file(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.tls_ca_file {
+            let path = path.relative();
+            let pem = std::fs::read(&path).map_err(|source| ConfigError::ReadKeyFile { setting: "CABLEWAY_REDIS_TLS_CA_FILE", path, source })?;
+            self.tls_ca_pem = Some(pem);
+        }
+        Ok(())
     }
 
     /// The URL must be one the Redis client can use; the prefix must be a plain word.

@@ -66,7 +66,11 @@ impl RedisEngine {
         install_crypto_provider();
         let redis = &config.redis;
         let url = redis.url().ok_or(EngineStartError::BadUrl)?;
-        let client = redis::Client::open(url.expose()).map_err(|_| EngineStartError::BadUrl)?;
+        let client = match &redis.tls_ca_pem {
+            Some(ca) => redis::Client::build_with_tls(url.expose(), redis::TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) }),
+            None => redis::Client::open(url.expose()),
+        }
+        .map_err(|_| EngineStartError::BadUrl)?;
         let stats = Arc::new(RedisStats::default());
         let calls = Calls::new(client.clone(), redis.call_timeout, stats.clone()).map_err(|_| EngineStartError::BadUrl)?;
         let keys = Keys::new(&redis.key_prefix);
