@@ -27,6 +27,9 @@ pub struct StreamRead {
     pub top: u64,
     /// The missed messages, in offset order.
     pub entries: Vec<Entry>,
+    /// The epoch this node's tracker had before the read (set by the caller): tells a
+    /// history Redis lost from one that began after the read.
+    pub tracked_before: Option<Arc<str>>,
 }
 
 /// A stream's meta hash: epoch, last offset, last publish time, time of the newest
@@ -134,7 +137,7 @@ fn evaluate(stream: &str, meta: &Meta, stored: Vec<Stored>, request: &ReplayRequ
         return match (position, request.since) {
             (Some(_), _) => Err(Gap::UnknownEpoch),
             (None, Some(since)) if since < boot => Err(Gap::TooOld),
-            _ => Ok(StreamRead { stream: stream.to_owned(), epoch: Arc::from(""), top: 0, entries: Vec::new() }),
+            _ => Ok(StreamRead { stream: stream.to_owned(), epoch: Arc::from(""), top: 0, entries: Vec::new(), tracked_before: None }),
         };
     };
     // A Redis Stream expires whole; entries older than the TTL count as gone, as in memory.
@@ -173,7 +176,7 @@ fn evaluate(stream: &str, meta: &Meta, stored: Vec<Stored>, request: &ReplayRequ
         return Err(if position.is_some() { Gap::Evicted } else { Gap::TooOld });
     }
     let entries = entries.into_iter().map(|e| Entry { offset: e.offset, at: e.at, message: e.message }).collect();
-    Ok(StreamRead { stream: stream.to_owned(), epoch: Arc::from(epoch), top: meta.top, entries })
+    Ok(StreamRead { stream: stream.to_owned(), epoch: Arc::from(epoch), top: meta.top, entries, tracked_before: None })
 }
 
 /// Reads offsets `from..=to` of `stream` and its epoch (one atomic pipeline), to fill a gap.

@@ -112,7 +112,9 @@ impl RedisEngine {
         let replay = match request {
             Some(request) => {
                 let now = crate::auth::unix_now().max(0) as u64;
-                Some(history::read_replay(&self.calls, &self.keys, streams, request, policy, now).await?)
+                let before = self.streams.epochs(streams);
+                let read = history::read_replay(&self.calls, &self.keys, streams, request, policy, now).await?;
+                Some(read.map(|reads| reads.into_iter().zip(before).map(|(r, tracked_before)| history::StreamRead { tracked_before, ..r }).collect()))
             }
             None => None,
         };

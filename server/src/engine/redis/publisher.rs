@@ -58,11 +58,11 @@ impl Publisher {
         tokio::spawn(async move {
             let script = redis::Script::new(PUBLISH);
             while let Some(job) = rx.recv().await {
-                if Instant::now() >= job.deadline {
-                    (job.done)(Err(EngineError::Timeout(timeout)));
-                    continue;
-                }
-                let result = run(&calls, &script, &context, &job.pubs, job.exclude).await;
+                // The budget runs from when the request was queued, not from its turn.
+                let result = match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(EngineError::Timeout(timeout)),
+                };
                 (job.done)(result);
             }
         });

@@ -315,6 +315,11 @@ impl Streams {
         None
     }
 
+    /// The epoch each stream's tracker has now (before a replay read).
+    pub fn epochs(&self, streams: &[String]) -> Vec<Option<Arc<str>>> {
+        streams.iter().map(|s| self.entry(s).and_then(|e| lock(&e.tracker).position().0.cloned())).collect()
+    }
+
     /// Replays, then registers, with every stream's tracker held: the replay is what Redis
     /// held at the read plus what this node delivered since; everything later comes live.
     pub fn join(&self, joining: Joining, j: &Join<'_>) -> (Option<bool>, Leases) {
@@ -365,10 +370,20 @@ impl Streams {
 /// what it delivered after the read. `None` when that cannot be told exactly.
 fn replay_frames(read: &StreamRead, t: &Tracker, since: Option<u64>, identifier: &str) -> Option<Vec<String>> {
     let (epoch, last) = t.position();
-    if let Some(epoch) = epoch {
-        if !read.epoch.is_empty() && **epoch != *read.epoch {
-            return None;
-        }
+    if read.epoch.is_empty() {
+        // Redis held nothing of the stream at the read. What this node delivered in the
+        // epoch it had before belongs to a history that is gone; an epoch it took up after
+        // the read is the stream's new history, all of it missed by this subscriber.
+        return match epoch {
+            Some(now) if read.tracked_before.as_ref() != Some(now) => {
+                let newer = t.recent_from(1)?;
+                Some(newer.iter().filter(|r| since.is_none_or(|s| r.at >= s)).map(|r| frame::data_at(identifier, &r.message, &read.stream, now, r.offset)).collect())
+            }
+            _ => Some(Vec::new()),
+        };
+    }
+    if epoch.is_some_and(|e| **e != *read.epoch) {
+        return None;
     }
     let epoch: Arc<str> = epoch.cloned().unwrap_or_else(|| read.epoch.clone());
     let mut frames: Vec<String> = read.entries.iter().filter(|e| e.offset <= last).map(|e| frame::data_at(identifier, &e.message, &read.stream, &epoch, e.offset)).collect();
@@ -380,4 +395,52 @@ fn replay_frames(read: &StreamRead, t: &Tracker, since: Option<u64>, identifier:
         }
     }
     Some(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tracker::RECENT;
+    use super::*;
+    use crate::history::Entry;
+
+    fn tracker_at(epoch: &str, offsets: std::ops::RangeInclusive<u64>) -> Tracker {
+        let mut t = Tracker::default();
+        let start = *offsets.start();
+        t.init(Some(Top { epoch: Arc::from(epoch), offset: start - 1 }), &mut |_| {});
+        for o in offsets {
+            t.offer(Delivery { offset: o, epoch: Arc::from(epoch), node: String::new(), exclude: None, at: 100, message: Arc::from(format!("\"m{o}\"")) }, &mut |_| {});
+        }
+        t
+    }
+
+    fn read(epoch: &str, top: u64, entries: std::ops::RangeInclusive<u64>, before: Option<&str>) -> StreamRead {
+        let entries = entries.map(|o| Entry { offset: o, at: 100, message: Arc::from(format!("\"m{o}\"")) }).collect();
+        StreamRead { stream: "s".into(), epoch: Arc::from(epoch), top, entries, tracked_before: before.map(Arc::from) }
+    }
+
+    fn offsets(frames: Option<Vec<String>>) -> Option<Vec<u64>> {
+        frames.map(|f| f.iter().map(|f| serde_json::from_str::<serde_json::Value>(f).expect("json")["offset"].as_u64().expect("offset")).collect())
+    }
+
+    #[test]
+    fn a_join_gets_the_read_and_what_was_delivered_since_exactly_once() {
+        // Delivered 4 and 5 after the read (top 3): they come from the recent deliveries.
+        let t = tracker_at("e", 1..=5);
+        assert_eq!(offsets(replay_frames(&read("e", 3, 2..=3, Some("e")), &t, None, "id")), Some(vec![2, 3, 4, 5]));
+        // The read is ahead of what was delivered: the rest comes live, not twice.
+        let t = tracker_at("e", 1..=3);
+        assert_eq!(offsets(replay_frames(&read("e", 5, 2..=5, Some("e")), &t, None, "id")), Some(vec![2, 3]));
+        // Another epoch than the one delivered: not told exactly.
+        assert_eq!(replay_frames(&read("f", 5, 2..=5, Some("e")), &t, None, "id"), None);
+        // Delivered after the read, but no longer held: not told exactly.
+        let t = tracker_at("e", 1..=(RECENT as u64 + 20));
+        assert_eq!(replay_frames(&read("e", 3, 2..=3, Some("e")), &t, None, "id"), None);
+    }
+
+    #[test]
+    fn a_stream_redis_does_not_hold_replays_only_a_history_begun_after_the_read() {
+        let t = tracker_at("e", 1..=2);
+        assert_eq!(offsets(replay_frames(&read("", 0, 1..=0, None), &t, None, "id")), Some(vec![1, 2]), "begun after the read");
+        assert_eq!(offsets(replay_frames(&read("", 0, 1..=0, Some("e")), &t, None, "id")), Some(vec![]), "a history Redis lost");
+    }
 }
