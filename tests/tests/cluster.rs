@@ -242,6 +242,7 @@ async fn a_cut_pubsub_connection_resubscribes_and_misses_nothing() {
     assert_eq!(offsets(&got), (1..=120).collect::<Vec<_>>(), "nothing lost, nothing twice, in order");
     assert_eq!(ext::next_ids(&mut v1, &notifications(account), 120).await, ids("n", 0..120).collect::<Vec<_>>());
     let health = a.health().await;
+    eprintln!("after the cut: {}", health["redis"]);
     assert!(health["redis"]["resubscribes"].as_u64() > Some(before), "{health}");
     assert_eq!(health["redis"]["pubsub"], "up");
 }
