@@ -2,7 +2,8 @@
 # Runs every Cableway test on a fresh machine, installing what the tests need first:
 # the npm packages of tests/node (TypeScript, the official ActionCable clients,
 # playwright-core) and server/debug-ui (esbuild, ajv), and, when they are missing,
-# redis-server and chromium from apt. CI calls this through .ci/run.
+# redis-server, openssl (a TLS-only Redis for the multi-node tests) and chromium from apt.
+# CI calls this through .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,10 @@ fi
 (cd server/debug-ui && npm ci --no-audit --no-fund --loglevel=error)
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+# The multi-node tests make a CA and a certificate for a TLS-only Redis (rediss://).
+if ! command -v openssl >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
 fi
 
 echo "== building"

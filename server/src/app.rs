@@ -5,14 +5,13 @@ use std::sync::atomic::AtomicUsize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use std::sync::Arc;
+
 use crate::auth::Verifier;
-use crate::broker::Sinks;
-use crate::history::memory::MemoryHistory;
-use crate::history::HistoryStore;
-use crate::history::sessions::{memory::MemorySessions, SessionStore};
 use crate::config::{Config, ResolverKind};
+use crate::engine::{Engine, EngineStartError};
 use crate::hub::Hub;
-use crate::resolver::registry::Registry;
+use crate::resolver::registry::OwnerStore;
 use crate::resolver::{http::Callback, Ownership};
 
 /// Everything the server shares.
@@ -21,14 +20,13 @@ pub struct App {
     pub config: Config,
     /// Verifies connection tokens.
     pub verifier: Verifier,
-    /// Streams and their subscribers.
-    pub hub: Hub,
+    /// This node's streams and their subscribers.
+    pub hub: Arc<Hub>,
+    /// Publishing, history, resumable sessions and the ownership registry: in memory, or
+    /// shared by several nodes over Redis.
+    pub engine: Engine,
     /// Who owns which resource.
     pub ownership: Ownership,
-    /// Per-stream history for replay after reconnect.
-    pub history: Box<dyn HistoryStore>,
-    /// Sessions kept for resume (`?sid=`).
-    pub resume: Box<dyn SessionStore>,
     /// HTTP client for forwarded actions (with the forward timeout).
     pub backend: reqwest::Client,
     /// Cancelled on SIGTERM/SIGINT: sessions drain and the listener stops.
@@ -57,6 +55,9 @@ pub enum StartError {
         /// Why reqwest refused.
         source: reqwest::Error,
     },
+    /// The engine cannot start.
+    #[error(transparent)]
+    Engine(#[from] EngineStartError),
 }
 
 impl App {
@@ -66,9 +67,12 @@ impl App {
     /// [`StartError`] for unusable settings.
     pub fn new(config: Config) -> Result<Self, StartError> {
         let verifier = Verifier::new(&config.auth).map_err(|e| StartError::Auth(e.to_string()))?;
+        let hub = Arc::new(Hub::default());
+        let registry = config.backend.resolver == ResolverKind::Registry;
+        let engine = Engine::new(&config, hub.clone(), registry)?;
         let timeouts = &config.timeouts;
         let ownership = match config.backend.resolver {
-            ResolverKind::Registry => Ownership::Registry(Registry::default()),
+            ResolverKind::Registry => Ownership::Registry(engine.owners()),
             ResolverKind::Http => {
                 let url = config.backend.url.as_deref().ok_or(StartError::NoBackend)?;
                 let callback = Callback::new(url, timeouts.resolver_timeout, timeouts.resolver_cache_ttl).map_err(|source| StartError::HttpClient { purpose: "the http resolver", source })?;
@@ -77,15 +81,12 @@ impl App {
         };
         let backend = reqwest::Client::builder().timeout(timeouts.forward_timeout).build().map_err(|source| StartError::HttpClient { purpose: "forwarded actions", source })?;
         crate::validation::warm_up();
-        let now = crate::auth::unix_now().max(0) as u64;
-        let resume = Box::new(MemorySessions::new(timeouts.session_ttl));
         Ok(App {
             config,
             verifier,
-            hub: Hub::default(),
+            hub,
+            engine,
             ownership,
-            history: Box::new(MemoryHistory::new(now)),
-            resume,
             backend,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
@@ -93,24 +94,15 @@ impl App {
         })
     }
 
-    /// Where publications are delivered.
-    pub fn sinks(&self) -> Sinks<'_> {
-        Sinks { hub: &self.hub, history: self.history.as_ref(), registry: self.registry() }
-    }
-
     /// Drops expired history and resumable sessions; run periodically.
     pub fn sweep(&self) {
-        let now = crate::auth::unix_now().max(0) as u64;
-        let streams = self.history.sweep(now);
-        let sessions = self.resume.sweep();
-        let (messages, bytes) = self.history.usage();
-        tracing::debug!(streams_dropped = streams, sessions_dropped = sessions, messages, bytes, "history swept");
+        self.engine.sweep();
     }
 
-    /// The embedded registry, when it is the configured resolver.
-    pub fn registry(&self) -> Option<&Registry> {
+    /// The ownership registry, when it is the configured resolver.
+    pub fn registry(&self) -> Option<&dyn OwnerStore> {
         match &self.ownership {
-            Ownership::Registry(r) => Some(r),
+            Ownership::Registry(r) => Some(r.as_ref()),
             Ownership::Http(_) => None,
         }
     }

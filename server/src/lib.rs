@@ -9,6 +9,8 @@
 //!   connection's loop (the transport). [`protocol`]: ActionCable frames and commands.
 //! - [`hub`]: which connection listens to which stream; local fan-out with per-connection,
 //!   byte-bounded outboxes. [`broker`]: validate-then-deliver for publications.
+//! - [`engine`]: what one node or many share: positions, history, sessions, ownership
+//!   (embedded in memory, or over Redis for several nodes). [`history`]: the embedded stores.
 //! - [`auth`]: JWT verification and token extraction. [`resolver`]: resource ownership.
 //! - [`actions`]: `perform` — relay and forward. [`validation`]: compiled JSON Schemas, and
 //!   params read into their canonical form. [`backend`]: the app backend's HTTP calls.
@@ -33,6 +35,7 @@ pub mod channels;
 pub mod cli;
 pub mod codegen_support;
 pub mod config;
+pub mod engine;
 pub mod history;
 pub mod http;
 pub mod hub;

@@ -73,6 +73,7 @@ where
     if tokio::time::timeout(app.config.timeouts.drain_timeout, app.sessions.wait()).await.is_err() {
         tracing::warn!(left = app.sessions.len(), "drain timeout passed with sessions still open");
     }
+    app.engine.shutdown();
     match tokio::time::timeout(Duration::from_secs(5), server).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => Err(std::io::Error::other(e)),

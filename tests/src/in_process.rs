@@ -130,8 +130,8 @@ impl InProcess {
     }
 
     /// Records an ownership fact in the embedded registry.
-    pub fn own(&self, kind: &str, id: &str, account: &str) {
-        self.app.registry().expect("the embedded registry").record(kind, id, account).unwrap_or_else(|e| panic!("recording {kind}/{id}: {e}"));
+    pub async fn own(&self, kind: &str, id: &str, account: &str) {
+        self.app.registry().expect("the embedded registry").record_owner(kind, id, account).await.unwrap_or_else(|e| panic!("recording {kind}/{id}: {e}"));
     }
 
     /// Connects with `token` in the query, offering the Rails client's subprotocols.

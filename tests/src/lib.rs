@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: where the repository and the built `cableway`
 //! binary are; [`server`], the real binary on a free port; [`in_process`], the server in the
 //! test's runtime for tests under paused time; [`client`], an ActionCable client over either;
-//! [`fixtures`], what many tests build the same way; [`wait`], waits on conditions; and
+//! [`ext`], the extended protocol's history and positions; [`fixtures`], what many tests
+//! build the same way; [`wait`], waits on conditions;
+//! [`redis`], a real `redis-server` and nodes that share it; and
 //! [`schema_strategy`] (property-test values derived from the channels' JSON Schemas).
 
 use std::path::PathBuf;
@@ -28,8 +30,10 @@ pub fn cableway_bin() -> PathBuf {
 }
 
 pub mod client;
+pub mod ext;
 pub mod fixtures;
 pub mod in_process;
+pub mod redis;
 pub mod schema_strategy;
 pub mod server;
 pub mod wait;

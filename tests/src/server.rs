@@ -168,6 +168,31 @@ impl Server {
         assert_eq!(resp.status().as_u16(), 204, "recording {kind}/{id}");
     }
 
+    /// `GET /health`: liveness, with the engine's state (the Redis engine's counters).
+    pub async fn health(&self) -> Value {
+        reqwest::get(format!("{}/health", self.http())).await.expect("GET /health").json().await.expect("/health is JSON")
+    }
+
+    /// `GET /ready`: its status and body.
+    pub async fn ready(&self) -> (u16, Value) {
+        let resp = reqwest::get(format!("{}/ready", self.http())).await.expect("GET /ready");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits (up to `timeout`) until `GET /ready` answers `status`.
+    pub async fn wait_ready(&self, status: u16, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (now, body) = self.ready().await;
+            if now == status {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "GET /ready stayed {now} ({body}), not {status}; log:\n{}", self.plain_logs());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The server's log so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use cableway_tests::client::Client;
+use cableway_tests::ext::subscribe_with_history;
 use cableway_tests::fixtures::{notification, notifications, unix_now as now};
 use cableway_tests::server::{claims, Server};
 use cableway_tests::wait;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-const EXT: &str = "actioncable-v1-ext-json";
 
 async fn publish_range(s: &Server, account: &str, range: std::ops::Range<usize>) {
     let batch: Vec<Value> = range.map(|n| notification(account, &format!("n{n}"))).collect();
@@ -19,12 +18,7 @@ async fn publish_range(s: &Server, account: &str, range: std::ops::Range<usize>)
 }
 
 async fn ext(s: &Server, token: &str, extra_query: &str) -> (Client, Value) {
-    let url = format!("{}{extra_query}", s.cable_url(Some(token)));
-    let mut c = Client::connect_with(&url, &[EXT], &[]).await.unwrap();
-    assert_eq!(c.protocol.as_deref(), Some(EXT));
-    let welcome = c.recv().await.unwrap();
-    assert_eq!(welcome["type"], "welcome", "{welcome}");
-    (c, welcome)
+    cableway_tests::ext::connect(&format!("{}{extra_query}", s.cable_url(Some(token)))).await
 }
 
 /// A data frame's (payload id, stream, epoch, offset).
@@ -35,20 +29,6 @@ fn position(v: &Value) -> (String, String, String, u64) {
         v["epoch"].as_str().unwrap().to_owned(),
         v["offset"].as_u64().unwrap(),
     )
-}
-
-/// Subscribes with a history request; returns the frames up to and including the history answer.
-async fn subscribe_with_history(c: &mut Client, id: &str, history: Value) -> Vec<Value> {
-    c.send(&json!({ "command": "subscribe", "identifier": id, "history": history })).await;
-    let mut frames = Vec::new();
-    loop {
-        let v = c.recv().await.expect("history answer");
-        let done = v["type"] == "confirm_history" || v["type"] == "reject_history" || v["type"] == "reject_subscription";
-        frames.push(v);
-        if done {
-            return frames;
-        }
-    }
 }
 
 fn replayed(frames: &[Value]) -> Vec<(String, String, String, u64)> {

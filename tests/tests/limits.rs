@@ -224,6 +224,7 @@ async fn a_slow_consumer_is_dropped_as_too_slow_and_a_fast_one_loses_nothing() {
 #[derive(Debug, Default)]
 struct Probes {
     health: Vec<String>,
+    ready: Vec<String>,
     upgrades: Vec<String>,
 }
 
@@ -259,6 +260,14 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
                     p.health.push(v["status"].as_str().unwrap_or("<no status>").to_owned());
                 }
                 Err(_) => p.health.push("refused".into()),
+            }
+            match client.get(format!("{http}/ready")).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let v: Value = r.json().await.unwrap_or(Value::Null);
+                    p.ready.push(format!("{status} {}", v["status"].as_str().unwrap_or("<no status>")));
+                }
+                Err(_) => p.ready.push("refused".into()),
             }
             if let Some(first) = probing.take() {
                 let _ = first.send(());
@@ -316,6 +325,10 @@ async fn sigterm_drains_every_client_with_server_restart_and_exits_0() {
     for h in &probes.health {
         assert!(h == "ok" || h == "draining" || h == "refused", "health during drain: {probes:?}");
     }
+    // Ready (200) until the drain begins, then never again: a load balancer stops sending.
+    assert_eq!(probes.ready.first().map(String::as_str), Some("200 ready"), "{probes:?}");
+    let first_not_ready = probes.ready.iter().position(|r| r != "200 ready").unwrap_or(probes.ready.len());
+    assert!(probes.ready[first_not_ready..].iter().all(|r| r == "503 draining" || r == "refused"), "/ready during drain: {probes:?}");
     for u in &probes.upgrades {
         let fine = u == "refused" || u == "http 503" || (u.starts_with("accepted") && u.contains("server_restart"));
         assert!(fine, "an upgrade during drain is refused with 503 or drained: {probes:?}");

@@ -116,7 +116,7 @@ async fn reply(c: &mut MemoryClient, id: &str) -> Value {
 /// A server whose `conv1` belongs to the account, and a member of it.
 async fn conversation_member(settings: &Settings) -> (InProcess, MemoryClient, String) {
     let s = InProcess::start_with(settings);
-    s.own("ai_conversation", CONV, ACCOUNT);
+    s.own("ai_conversation", CONV, ACCOUNT).await;
     let mut a = s.user("ua", ACCOUNT).await;
     let id = join_conversation(&mut a, CONV, "ua").await;
     (s, a, id)

@@ -42,7 +42,10 @@ pub(super) async fn forward(app: &App, p: &Performer, action: &ActionDescriptor,
                 }
             }
         }
-        broker::deliver(&app.sinks(), &pubs, None);
+        if let Err(e) = app.engine.publish(&pubs, None).await {
+            tracing::warn!(action = action.name, error = %e, "the backend's events were not published");
+            return Err(unavailable("the backend's events could not be published; retry later"));
+        }
     }
     if let Some(error) = answer.get("error") {
         let answered = error.get("code").and_then(Value::as_str).unwrap_or(ErrorCode::BackendUnavailable.as_str());

@@ -118,12 +118,21 @@ pub fn perform(app: &Arc<App>, performer: Performer, data: Value) {
         return;
     }
     match action.behaviour {
-        ActionBehaviour::Relay { event, exclude_sender, stamp } => {
-            let result = relay::relay(app, &performer, event, request, exclude_sender, stamp);
-            if result.is_err() || reference.is_some() {
-                performer.reply(reference.as_deref(), action.name, result.map(|_| Value::Null));
+        ActionBehaviour::Relay { event, exclude_sender, stamp } => match relay::relayed(&performer, event, request, stamp) {
+            Ok(publication) => {
+                let exclude = exclude_sender.then_some(performer.session);
+                app.engine.publish_then(vec![publication], exclude, move |published| {
+                    let result = published.map(|_| Value::Null).map_err(|e| {
+                        tracing::warn!(action = action.name, error = %e, "relay not published");
+                        ActionError::new(ErrorCode::BackendUnavailable, "the message could not be published; retry later")
+                    });
+                    if result.is_err() || reference.is_some() {
+                        performer.reply(reference.as_deref(), action.name, result);
+                    }
+                });
             }
-        }
+            Err(e) => performer.reply(reference.as_deref(), action.name, Err(e)),
+        },
         ActionBehaviour::Forward { path } => {
             let app = app.clone();
             app.sessions.clone().spawn(async move {

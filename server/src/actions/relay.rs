@@ -10,22 +10,19 @@ use serde_json::Value;
 
 use super::reply::{ActionError, ErrorCode};
 use super::Performer;
-use crate::app::App;
-use crate::broker::{self, Publication};
+use crate::broker::Publication;
 use crate::codegen_support::StampDescriptor;
 use crate::validation;
 
-/// Publishes `request` (validated) as `event` to the performer's streams.
-pub(super) fn relay(app: &App, p: &Performer, event: &str, request: Value, exclude_sender: bool, stamp: &[StampDescriptor]) -> Result<(), ActionError> {
+/// The publication a relay makes: `request` with its stamped fields set, validated as
+/// `event`, to the performer's streams. The caller hands it to the engine.
+pub(super) fn relayed(p: &Performer, event: &str, request: Value, stamp: &[StampDescriptor]) -> Result<Publication, ActionError> {
     let ev = p.channel.event(event).ok_or_else(|| ActionError::new(ErrorCode::InvalidRequest, format!("relay event `{event}` is not declared")))?;
     let payload = stamped(p, request, stamp);
     if let Err(details) = validation::validate(ev.payload_schema, &payload) {
         return Err(ActionError::invalid(format!("the request cannot be relayed as `{event}`"), details));
     }
-    let publication = Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() };
-    let exclude = exclude_sender.then_some(p.session);
-    broker::deliver(&app.sinks(), std::slice::from_ref(&publication), exclude);
-    Ok(())
+    Ok(Publication { channel: p.channel, event: ev, payload, streams: p.streams.clone() })
 }
 
 /// The request with every stamped field set from the claims or params (or removed when

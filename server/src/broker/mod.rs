@@ -2,12 +2,10 @@
 //!
 //! A publication is checked whole before anything is sent: its event is looked up, its
 //! payload validated, and its stream keys rendered from the event's declared fan-out
-//! templates. Only then is the envelope encoded (once) and handed to the hub for each
-//! stream. A batch is all-or-nothing on validation.
-//!
-//! Every publication is counted once as it ends (`cableway_publications_total`): refused
-//! for its own fault here (unknown event, invalid payload or stream key), or delivered. The
-//! valid members of a refused batch were never published and are not counted.
+//! templates. Only then is the publication handed to the [engine](crate::engine), which
+//! positions it and delivers it on every node; [`fanout`] is how a node hands one
+//! positioned message to its hub (the envelope encoded once, one frame per group). A batch
+//! is all-or-nothing on validation.
 
 pub mod envelope;
 
@@ -18,11 +16,10 @@ use crate::channels::{ChannelDescriptor, REGISTRY};
 use crate::codegen_support::EventDescriptor;
 use std::sync::Arc;
 
-use crate::history::HistoryStore;
+use crate::history::Position;
 use crate::hub::{FanoutStats, Hub, SessionId};
 use crate::metrics::{self, EventLabel, PublicationOutcome};
 use crate::protocol::{frame, Dialect};
-use crate::resolver::registry::Registry;
 use crate::validation::{self, Violation};
 
 /// One event to publish, as a publisher sends it.
@@ -150,57 +147,47 @@ pub fn prepare_for(channel: &'static ChannelDescriptor, event: &'static EventDes
 pub struct DeliveryReport {
     /// Streams targeted, in order, without duplicates.
     pub streams: Vec<String>,
-    /// Frames queued to connections.
+    /// Frames queued to connections (on this node, by the embedded engine).
     pub deliveries: usize,
     /// Connections dropped as too slow while delivering.
     pub slow_disconnects: usize,
 }
 
-/// Where deliveries go.
-pub struct Sinks<'a> {
-    /// Local fan-out.
-    pub hub: &'a Hub,
-    /// Positions and replay.
-    pub history: &'a dyn HistoryStore,
-    /// The embedded ownership registry, when it is the resolver.
-    pub registry: Option<&'a Registry>,
+impl Publication {
+    /// The ownership fact the event declares (`owner`), when the payload carries it:
+    /// `(resource kind, id, account)`.
+    pub fn owner_fact(&self) -> Option<(&'static str, String, String)> {
+        let owner = self.event.owner?;
+        let id = self.payload.pointer(owner.id).and_then(value_text)?;
+        let account = self.payload.pointer(owner.account).and_then(value_text)?;
+        Some((owner.resource, id, account))
+    }
+
+    /// The envelope, encoded once for every stream and subscriber.
+    pub fn message(&self) -> Arc<str> {
+        Arc::from(envelope::encode(self.event, &self.payload))
+    }
+
+    /// Every stream of these publications, in order, without duplicates.
+    pub fn streams_of(pubs: &[Publication]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for stream in pubs.iter().flat_map(|p| &p.streams) {
+            if !out.contains(stream) {
+                out.push(stream.clone());
+            }
+        }
+        out
+    }
 }
 
-/// Delivers checked publications: ownership facts first, then, per stream, a position from
-/// the history and the envelope (encoded once) to every subscriber but `exclude`.
-pub fn deliver(sinks: &Sinks<'_>, pubs: &[Publication], exclude: Option<SessionId>) -> DeliveryReport {
-    let mut report = DeliveryReport::default();
-    let now = crate::auth::unix_now().max(0) as u64;
-    for p in pubs {
-        if let (Some(reg), Some(owner)) = (sinks.registry, p.event.owner) {
-            let id = p.payload.pointer(owner.id).and_then(value_text);
-            let account = p.payload.pointer(owner.account).and_then(value_text);
-            if let (Some(id), Some(account)) = (id, account) {
-                if let Err(e) = reg.record(owner.resource, &id, &account) {
-                    tracing::warn!(error = %e, event = p.event.name, "ownership fact not recorded");
-                }
-            }
-        }
-        let message: Arc<str> = Arc::from(envelope::encode(p.event, &p.payload));
-        let mut stats = FanoutStats::default();
-        for stream in &p.streams {
-            sinks.history.append(stream, &message, p.channel.history, now, &mut |pos| {
-                let encode = |identifier: &str, dialect: Dialect| match dialect {
-                    Dialect::V1 => frame::data(identifier, &message),
-                    Dialect::Ext => frame::data_at(identifier, &message, stream, &pos.epoch, pos.offset),
-                };
-                stats += sinks.hub.broadcast(stream, &encode, exclude);
-            });
-            if !report.streams.contains(stream) {
-                report.streams.push(stream.clone());
-            }
-        }
-        report.deliveries += stats.queued;
-        report.slow_disconnects += stats.overflowed;
-        metrics::publication(EventLabel::of(p.channel, p.event), PublicationOutcome::Delivered);
-        metrics::deliveries(metrics::ChannelLabel::of(p.channel), stats.queued as u64);
-    }
-    report
+/// Delivers one encoded message at its position to this node's subscribers of `stream`
+/// but `exclude`: one frame per (identifier, dialect) group, shared by the group.
+pub fn fanout(hub: &Hub, stream: &str, message: &str, pos: &Position, exclude: Option<SessionId>) -> FanoutStats {
+    let encode = |identifier: &str, dialect: Dialect| match dialect {
+        Dialect::V1 => frame::data(identifier, message),
+        Dialect::Ext => frame::data_at(identifier, message, stream, &pos.epoch, pos.offset),
+    };
+    hub.broadcast(stream, &encode, exclude)
 }
 
 fn value_text(v: &Value) -> Option<String> {

@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// Serve the debug page outside `--dev` (its data needs the publisher key).
     #[arg(long)]
     pub debug_page: bool,
+    /// Redis for several nodes (`redis://`, `rediss://`); unset: the embedded engine. Prefer
+    /// the environment variable when the URL holds a password.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<Secret>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::auth::AuthConfig;
 use super::backend::BackendConfig;
 use super::limits::Limits;
 use super::observability::Observability;
+use super::redis::RedisConfig;
 use super::secret::Secret;
 use super::server::ServerConfig;
 use super::timeouts::Timeouts;
@@ -33,6 +34,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `[observability]`: metrics listener, debug page, log format.
     pub observability: Observability,
+    /// `[redis]`: the engine for several nodes.
+    pub redis: RedisConfig,
     /// Variables whose values `--dev` generated at random (say so at startup, without the
     /// values).
     #[serde(skip)]

@@ -49,10 +49,12 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         limits: extract(&figment, Some("limits"))?,
         timeouts: extract(&figment, Some("timeouts"))?,
         observability: extract(&figment, Some("observability"))?,
+        redis: extract(&figment, Some("redis"))?,
         generated: Vec::new(),
         warnings,
     };
     config.auth.read_key_files()?;
+    config.redis.read_ca_file()?;
     if config.server.dev {
         if !config.auth.algorithm.is_asymmetric() && config.auth.secret.is_none() {
             config.auth.secret = Some(random_secret("CABLEWAY_JWT_SECRET")?);
@@ -122,6 +124,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid("CABLEWAY_PUBLISHER_KEY", format!("too short ({} bytes); use at least {MIN_SECRET_BYTES}: {SECRET_HINT}", key.expose().len())));
     }
     config.backend.validate()?;
+    config.redis.validate()?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.server.log) {
         let label = registry::by_key("log").map_or_else(|| "log".to_owned(), registry::Setting::label);
         return Err(ConfigError::invalid(label, format!("not a log filter ({e}); expected e.g. info or info,cableway=debug")));

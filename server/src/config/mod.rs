@@ -1,7 +1,7 @@
 //! Server configuration: what `cableway serve` runs with, and where each setting comes from.
 //!
 //! A setting is a field of one component ([`ServerConfig`], [`BackendConfig`], [`AuthConfig`],
-//! [`Limits`], [`Timeouts`], [`Observability`]), with its default in the component's `Default`
+//! [`Limits`], [`Timeouts`], [`Observability`], [`RedisConfig`]), with its default in the component's `Default`
 //! and its meaning in its doc comment. Its TOML key, environment variable and flag follow from the field (see
 //! [`registry`], which lists them all); adding a setting is adding a field.
 //!
@@ -53,6 +53,9 @@
 //! metrics_bind = "10.0.0.5:9464"  # GET /metrics, no key: a private interface
 //! debug_page = false              # --dev always serves it
 //! log_format = "json"             # or "text"
+//! [redis]                         # variables CABLEWAY_REDIS_<KEY>; unset url: one node
+//! url = "redis://:password@redis:6379/0"  # prefer CABLEWAY_REDIS_URL (it holds the password)
+//! key_prefix = "cableway"
 //! ```
 
 mod args;
@@ -64,6 +67,7 @@ mod layers;
 mod limits;
 mod load;
 mod observability;
+mod redis;
 pub mod registry;
 mod secret;
 mod server;
@@ -78,6 +82,7 @@ pub use error::ConfigError;
 pub use limits::Limits;
 pub use load::{load_auth, process_env};
 pub use observability::{LogFormat, Observability};
+pub use redis::RedisConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use timeouts::Timeouts;

@@ -1,5 +1,6 @@
 //! HTTP: the router. `GET /cable` (WebSocket), `POST /broadcast`, `PUT /resources/{kind}/{id}`,
-//! `GET /health`; the debug page at `/` when it is on; `GET /metrics` on its own listener.
+//! `GET /health` (liveness, with the engine's state), `GET /ready` (whether a load balancer
+//! should send traffic here); the debug page at `/` when it is on; `GET /metrics` on its own listener.
 //! Request logs carry the path only, never the query (tokens travel there); the publisher
 //! endpoints log one access line each, with outcome and time.
 
@@ -36,17 +37,36 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/broadcast", post(publish::broadcast).layer(from_fn_with_state("published", access_log::access_log)))
         .route("/resources/{kind}/{id}", put(resources::record).layer(from_fn_with_state("recorded", access_log::access_log)))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(app)
 }
 
 async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> axum::Json<serde_json::Value> {
     let draining = app.shutdown.is_cancelled();
-    axum::Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if draining { "draining" } else { "ok" },
         "connections": app.connections.load(std::sync::atomic::Ordering::Relaxed),
         "streams": app.hub.stream_count(),
         "channels": crate::channels::REGISTRY.len(),
         "schema_version": crate::channels::SCHEMA_VERSION,
-    }))
+    });
+    if let (Some(body), serde_json::Value::Object(engine)) = (body.as_object_mut(), app.engine.health()) {
+        body.extend(engine);
+    }
+    axum::Json(body)
+}
+
+/// 200 while the node serves and its engine can reach what it shares; 503 while it drains
+/// or Redis is unreachable, so a load balancer sends new connections elsewhere.
+async fn ready(axum::extract::State(app): axum::extract::State<Arc<App>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let unavailable = |status: &str, reason: &str| (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": status, "reason": reason }))).into_response();
+    if app.shutdown.is_cancelled() {
+        return unavailable("draining", "the server is shutting down");
+    }
+    if let Some(reason) = app.engine.unready() {
+        return unavailable("unavailable", reason);
+    }
+    axum::Json(serde_json::json!({ "status": "ready", "engine": app.engine.name() })).into_response()
 }

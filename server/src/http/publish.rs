@@ -15,6 +15,7 @@ use super::error::{json_error, json_error_with_violations};
 use super::publisher_key::{self, PublisherKeyRequired};
 use crate::app::App;
 use crate::broker::{self, PublishError, PublishRequest};
+use crate::engine::{AssignedPosition, EngineError};
 use crate::validation::Violation;
 
 /// The success answer.
@@ -24,8 +25,13 @@ pub struct PublishResponse {
     pub published: usize,
     /// Streams targeted.
     pub streams: Vec<String>,
-    /// Frames queued to connections.
-    pub deliveries: usize,
+    /// Frames queued to connections (the embedded engine; the Redis engine delivers on every
+    /// node after answering, so it cannot count them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<usize>,
+    /// The position each stream of each publication got (the Redis engine).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<AssignedPosition>,
 }
 
 /// Why nothing was published. The variant decides the status and the `error` code.
@@ -60,6 +66,9 @@ pub enum BroadcastError {
     /// 404 `unknown_event`, 400 `ambiguous_event` or 422 `invalid_stream_key`.
     #[error(transparent)]
     Refused(PublishError),
+    /// 503 `unavailable`: the engine (Redis) did not take the publication.
+    #[error("not published: {0}; retry later")]
+    Unavailable(EngineError),
 }
 
 impl IntoResponse for BroadcastError {
@@ -67,6 +76,11 @@ impl IntoResponse for BroadcastError {
         let (status, code) = match &self {
             BroadcastError::Unauthorized(e) => return e.into_response(),
             BroadcastError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
+            BroadcastError::Unavailable(_) => {
+                let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &self);
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                return response;
+            }
             BroadcastError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             BroadcastError::EmptyBatch => (StatusCode::BAD_REQUEST, "empty_batch"),
             BroadcastError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
@@ -118,9 +132,14 @@ pub(super) async fn broadcast(State(app): State<Arc<App>>, headers: HeaderMap, b
     if !violations.is_empty() {
         return Err(BroadcastError::InvalidPayload { violations });
     }
-    let report = broker::deliver(&app.sinks(), &pubs, None);
+    let published = app.engine.publish(&pubs, None).await.map_err(|e| {
+        tracing::warn!(error = %e, publications = pubs.len(), "publish refused: the engine did not take it");
+        BroadcastError::Unavailable(e)
+    })?;
+    let report = published.report;
     tracing::debug!(published = pubs.len(), deliveries = report.deliveries, "published");
-    Ok(Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries: report.deliveries }))
+    let deliveries = app.engine.is_local().then_some(report.deliveries);
+    Ok(Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries, positions: published.positions }))
 }
 
 #[cfg(test)]
@@ -150,5 +169,7 @@ mod tests {
         let key = PublishError::Key { template: "t:{id}".into(), reason: "r".into() };
         assert_eq!(answer(BroadcastError::Refused(key)).await, (422, r#"{"error":"invalid_stream_key","message":"cannot build stream `t:{id}`: r"}"#.into()));
         assert_eq!(answer(BroadcastError::from(PublisherKeyRequired)).await.0, 401);
+        let down = BroadcastError::Unavailable(EngineError::Unreachable("connection refused".into()));
+        assert_eq!(answer(down).await, (503, r#"{"error":"unavailable","message":"not published: Redis is unreachable: connection refused; retry later"}"#.into()));
     }
 }

@@ -29,7 +29,7 @@ pub enum ResourceError {
     /// 400 `invalid_request`: a name is not key-safe.
     #[error("kind, id and account_id must match [A-Za-z0-9_-]{{1,128}}")]
     UnsafeName,
-    /// 507 `registry_full`.
+    /// 507 `registry_full`, or 503 `unavailable` when the shared registry (Redis) is unreachable.
     #[error(transparent)]
     Full(#[from] RegistryError),
 }
@@ -40,7 +40,8 @@ impl IntoResponse for ResourceError {
             ResourceError::Unauthorized(e) => return e.into_response(),
             ResourceError::RegistryDisabled => (StatusCode::CONFLICT, "registry_disabled"),
             ResourceError::InvalidBody | ResourceError::UnsafeName => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ResourceError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "registry_full"),
+            ResourceError::Full(RegistryError::Full(_)) => (StatusCode::INSUFFICIENT_STORAGE, "registry_full"),
+            ResourceError::Full(RegistryError::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         };
         json_error(status, code, self)
     }
@@ -54,7 +55,7 @@ pub(super) async fn record(State(app): State<Arc<App>>, Path((kind, id)): Path<(
     if !is_key_safe(&kind) || !is_key_safe(&id) || !is_key_safe(&account) {
         return Err(ResourceError::UnsafeName);
     }
-    registry.record(&kind, &id, &account)?;
+    registry.record_owner(&kind, &id, &account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -70,5 +71,7 @@ mod tests {
         assert_eq!(answer(ResourceError::UnsafeName).await, (400, r#"{"error":"invalid_request","message":"kind, id and account_id must match [A-Za-z0-9_-]{1,128}"}"#.into()));
         assert_eq!(answer(ResourceError::Full(RegistryError::Full(3))).await, (507, r#"{"error":"registry_full","message":"the ownership registry holds 3 entries, its limit"}"#.into()));
         assert_eq!(answer(ResourceError::from(PublisherKeyRequired)).await.0, 401);
+        let down = RegistryError::Unavailable(crate::engine::EngineError::Unreachable("connection refused".into()).to_string());
+        assert_eq!(answer(ResourceError::Full(down)).await, (503, r#"{"error":"unavailable","message":"Redis is unreachable: connection refused"}"#.into()));
     }
 }

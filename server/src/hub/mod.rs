@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
 
 pub use outbox::{Outbox, Push};
 
@@ -42,6 +43,9 @@ pub struct Subscriber {
     pub outbox: Outbox,
     /// Its protocol: ext subscribers get stream positions on every data frame.
     pub dialect: Dialect,
+    /// Cancelled when the engine evicts it (see [`Hub::evict`]): the session then
+    /// disconnects with `reconnect:true`, and the client resumes through history.
+    pub evict: CancellationToken,
 }
 
 /// What a broadcast did.
@@ -158,6 +162,19 @@ impl Hub {
         stats
     }
 
+    /// Removes every subscriber of `stream` and tells each one's session it was evicted:
+    /// nothing more of the stream reaches them from here on. For when the stream can no
+    /// longer be delivered in order (a gap that cannot be filled, a new epoch). Returns how
+    /// many were evicted.
+    pub fn evict(&self, stream: &str) -> usize {
+        let groups = Self::lock(self.shard(stream)).remove(stream);
+        let subs: Vec<Subscriber> = groups.into_iter().flat_map(|g| g.into_values()).flatten().collect();
+        for s in &subs {
+            s.evict.cancel();
+        }
+        subs.len()
+    }
+
     /// Number of streams with at least one subscriber.
     pub fn stream_count(&self) -> usize {
         self.shards.iter().map(|s| Self::lock(s).len()).sum()
@@ -182,9 +199,10 @@ mod tests {
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
-        hub.subscribe("s", &id1, Subscriber { session: sa, outbox: a, dialect: Dialect::V1 });
-        hub.subscribe("s", &id1, Subscriber { session: sb, outbox: b, dialect: Dialect::V1 });
-        hub.subscribe("s", &id2, Subscriber { session: sc, outbox: c, dialect: Dialect::V1 });
+        let sub = |session, outbox| Subscriber { session, outbox, dialect: Dialect::V1, evict: CancellationToken::new() };
+        hub.subscribe("s", &id1, sub(sa, a));
+        hub.subscribe("s", &id1, sub(sb, b));
+        hub.subscribe("s", &id2, sub(sc, c));
         let encodes = std::cell::Cell::new(0);
         let enc = |id: &str, _: Dialect| {
             encodes.set(encodes.get() + 1);
@@ -200,5 +218,19 @@ mod tests {
         hub.unsubscribe("s", &id1, Dialect::V1, sb);
         hub.unsubscribe("s", &id2, Dialect::V1, sc);
         assert_eq!(hub.stream_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn eviction_removes_the_stream_and_tells_each_session() {
+        let hub = Hub::new(4);
+        let (a, _ra) = outbox::channel(1 << 20);
+        let evict = CancellationToken::new();
+        let id: Arc<str> = Arc::from("id");
+        hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, evict: evict.clone() });
+        hub.subscribe("t", &id, Subscriber { session: SessionId::next(), outbox: a, dialect: Dialect::Ext, evict: CancellationToken::new() });
+        assert_eq!(hub.evict("s"), 1);
+        assert!(evict.is_cancelled());
+        assert_eq!((hub.subscriber_count("s"), hub.subscriber_count("t")), (0, 1));
+        assert_eq!(hub.broadcast("s", &|_: &str, _: Dialect| String::from("x"), None).queued, 0);
     }
 }

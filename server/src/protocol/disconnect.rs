@@ -23,6 +23,10 @@ pub enum DisconnectReason {
     ClientClosed,
     /// A write failed or passed the write timeout.
     WriteFailed,
+    /// The engine cannot go on delivering one of the connection's streams in order (a
+    /// pub/sub gap it could not fill from the history, or a new epoch): the client
+    /// reconnects and resumes through history (Centrifugo's "insufficient state").
+    InsufficientState,
 }
 
 /// What the client is told when its connection ends.
@@ -53,6 +57,7 @@ impl DisconnectReason {
             DisconnectReason::MessageTooBig => "message_too_big",
             DisconnectReason::ClientClosed => "client_closed",
             DisconnectReason::WriteFailed => "write_failed",
+            DisconnectReason::InsufficientState => "insufficient_state",
         }
     }
 
@@ -65,7 +70,8 @@ impl DisconnectReason {
             | DisconnectReason::TooSlow
             | DisconnectReason::MessageTooBig
             | DisconnectReason::ClientClosed
-            | DisconnectReason::WriteFailed => true,
+            | DisconnectReason::WriteFailed
+            | DisconnectReason::InsufficientState => true,
         }
     }
 
@@ -74,7 +80,7 @@ impl DisconnectReason {
     /// token does not, and a draining server will not be there to resume on.
     pub const fn resumable(self) -> bool {
         match self {
-            DisconnectReason::TooSlow | DisconnectReason::MessageTooBig | DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => true,
+            DisconnectReason::TooSlow | DisconnectReason::MessageTooBig | DisconnectReason::ClientClosed | DisconnectReason::WriteFailed | DisconnectReason::InsufficientState => true,
             DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart => false,
         }
     }
@@ -82,9 +88,12 @@ impl DisconnectReason {
     /// What the client is told.
     pub const fn farewell(self) -> Farewell {
         match self {
-            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart | DisconnectReason::TooSlow => {
-                Farewell::Disconnect
-            }
+            DisconnectReason::Unauthorized
+            | DisconnectReason::TokenExpired
+            | DisconnectReason::InvalidRequest
+            | DisconnectReason::ServerRestart
+            | DisconnectReason::TooSlow
+            | DisconnectReason::InsufficientState => Farewell::Disconnect,
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
             DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => Farewell::Silent,
@@ -96,7 +105,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 8] = [
+    const ALL: [DisconnectReason; 9] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
@@ -105,18 +114,19 @@ mod tests {
         DisconnectReason::MessageTooBig,
         DisconnectReason::ClientClosed,
         DisconnectReason::WriteFailed,
+        DisconnectReason::InsufficientState,
     ];
 
     #[test]
     fn the_reasons_sent_in_a_disconnect_frame_and_their_hints() {
         let sent: Vec<(&str, bool)> = ALL.iter().filter(|r| r.farewell() == Farewell::Disconnect).map(|r| (r.as_str(), r.reconnect())).collect();
-        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true)]);
+        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true)]);
     }
 
     #[test]
     fn only_a_client_that_dropped_off_or_fell_behind_may_resume() {
         let resumable: Vec<&str> = ALL.iter().filter(|r| r.resumable()).map(|r| r.as_str()).collect();
-        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed"]);
+        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed", "insufficient_state"]);
     }
 
     #[test]

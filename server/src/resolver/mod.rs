@@ -1,8 +1,11 @@
-//! Resource ownership at run time, for `owns` rules: the embedded registry that publishers
-//! feed, or an HTTP callback to the app backend. Which one is chosen in config.
+//! Resource ownership at run time, for `owns` rules: the registry that publishers feed (the
+//! engine's: in memory, or shared in Redis), or an HTTP callback to the app backend. Which
+//! one is chosen in config.
 
 pub mod http;
 pub mod registry;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -20,10 +23,9 @@ pub struct Scoped<'a> {
 }
 
 /// The configured ownership source.
-#[derive(Debug)]
 pub enum Ownership {
-    /// Publishers and events feed an in-memory registry.
-    Registry(registry::Registry),
+    /// Publishers and events feed the engine's registry.
+    Registry(Arc<dyn registry::OwnerStore>),
     /// The app backend decides.
     Http(http::Callback),
 }
@@ -32,7 +34,10 @@ impl Resolver for Scoped<'_> {
     fn owns<'a>(&'a self, q: OwnsQuery<'a>) -> BoxFuture<'a, Result<bool, ResolveError>> {
         Box::pin(async move {
             match self.inner {
-                Ownership::Registry(r) => Ok(r.owner(q.kind, q.id).is_some_and(|a| a == q.account_id)),
+                Ownership::Registry(r) => match r.find_owner(q.kind, q.id).await {
+                    Ok(owner) => Ok(owner.is_some_and(|a| a == q.account_id)),
+                    Err(e) => Err(ResolveError(e.to_string())),
+                },
                 Ownership::Http(h) => h.decide(q, self.principal, self.params).await,
             }
         })

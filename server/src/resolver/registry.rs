@@ -1,8 +1,11 @@
-//! The embedded ownership registry: `(kind, id) → account`, fed by `PUT /resources/...` and
-//! by events that declare an `owner`.
+//! The ownership registry: `(kind, id) → account`, fed by `PUT /resources/...` and by
+//! events that declare an `owner`. [`OwnerStore`] is the seam: [`Registry`] is the embedded
+//! one, the Redis engine shares one across nodes.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+
+use crate::codegen_support::BoxFuture;
 
 /// Most entries kept; past it new facts are refused (publishers get 507) rather than
 /// growing without bound.
@@ -14,6 +17,28 @@ pub enum RegistryError {
     /// The registry is full.
     #[error("the ownership registry holds {0} entries, its limit")]
     Full(usize),
+    /// The shared registry (Redis) cannot be reached: why.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Where ownership facts are kept.
+pub trait OwnerStore: Send + Sync {
+    /// Records that `kind`/`id` belongs to `account`; a later fact replaces an earlier one.
+    fn record_owner<'a>(&'a self, kind: &'a str, id: &'a str, account: &'a str) -> BoxFuture<'a, Result<(), RegistryError>>;
+
+    /// The owning account, if known.
+    fn find_owner<'a>(&'a self, kind: &'a str, id: &'a str) -> BoxFuture<'a, Result<Option<String>, RegistryError>>;
+}
+
+impl OwnerStore for Registry {
+    fn record_owner<'a>(&'a self, kind: &'a str, id: &'a str, account: &'a str) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(std::future::ready(self.record(kind, id, account)))
+    }
+
+    fn find_owner<'a>(&'a self, kind: &'a str, id: &'a str) -> BoxFuture<'a, Result<Option<String>, RegistryError>> {
+        Box::pin(std::future::ready(Ok(self.owner(kind, id))))
+    }
 }
 
 /// `(kind, id) → account`.

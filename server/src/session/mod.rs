@@ -21,14 +21,16 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::actions::{self, Performer};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
 use crate::channels::ChannelDescriptor;
+use crate::engine::Leases;
 use crate::history::sessions::{self, KeptSession, KeptSubscription};
 use crate::hub::outbox::{self, Inbox};
-use crate::hub::{Outbox, SessionId};
+use crate::hub::{Outbox, SessionId, Subscriber};
 use crate::protocol::command::{self, Command};
 use crate::protocol::{frame, Dialect, DisconnectReason, Farewell};
 use limits::{CommandRate, ErrorBudget};
@@ -61,6 +63,10 @@ pub(crate) struct Subscription {
     pub streams: Vec<String>,
     /// Registered in the hub. A restored subscription waits for the client's `history`.
     pub live: bool,
+    /// A restored subscription's join is being prepared (in a task).
+    pub joining: bool,
+    /// Keeps the node subscribed to the streams (the Redis engine) while this lives.
+    pub leases: Leases,
     /// When it was added.
     pub since: Instant,
     /// Counts it in `websocket_active_subscriptions` while it lives (held for its `Drop`).
@@ -71,6 +77,7 @@ pub(crate) struct Subscription {
 /// Messages from background tasks back into the loop.
 pub(crate) enum Internal {
     Subscribed(SubscribeOutcome),
+    Joined(subscribe::JoinOutcome),
 }
 
 /// Per-connection state the loop owns.
@@ -81,6 +88,8 @@ pub(crate) struct Session {
     pub principal: Principal,
     pub claims_json: Value,
     pub outbox: Outbox,
+    /// Cancelled when the engine evicts this connection from a stream.
+    pub evict: CancellationToken,
     pub internal: mpsc::UnboundedSender<Internal>,
     pub subs: HashMap<Arc<str>, Subscription>,
     pub pending: HashSet<Arc<str>>,
@@ -92,6 +101,11 @@ impl Session {
     /// Queues a frame; an overflow is handled by the loop (it watches the inbox).
     pub fn send(&self, text: String) {
         let _ = self.outbox.push(Utf8Bytes::from(text));
+    }
+
+    /// This connection as a listener of streams.
+    pub fn subscriber(&self) -> Subscriber {
+        Subscriber { session: self.id, outbox: self.outbox.clone(), dialect: self.dialect, evict: self.evict.clone() }
     }
 
     /// Counts a protocol error; true when the connection should be dropped.
@@ -145,6 +159,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         principal,
         claims_json,
         outbox,
+        evict: CancellationToken::new(),
         internal,
         subs: HashMap::new(),
         pending: HashSet::new(),
@@ -154,9 +169,10 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
     let restored = match (&sid, hs.restore_sid.as_deref()) {
-        (Some(_), Some(old)) => restore(&mut s, old),
+        (Some(_), Some(old)) => restore(&mut s, old).await,
         _ => None,
     };
+    let evicted = s.evict.clone();
     s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
 
     let write_timeout = app.config.timeouts.write_timeout;
@@ -171,6 +187,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             biased;
             _ = app.shutdown.cancelled() => break DisconnectReason::ServerRestart,
             _ = overflow.overflowed() => break DisconnectReason::TooSlow,
+            _ = evicted.cancelled() => break DisconnectReason::InsufficientState,
             _ = &mut expiry => break DisconnectReason::TokenExpired,
             Some(first) = inbox.recv() => {
                 // A write stalls while the client does not read, which is exactly when its
@@ -191,6 +208,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             }
             Some(msg) = internal_rx.recv() => match msg {
                 Internal::Subscribed(outcome) => subscribe::complete(&mut s, outcome),
+                Internal::Joined(outcome) => subscribe::finish_join(&mut s, outcome),
             },
             msg = stream.next() => match msg {
                 None | Some(Ok(Message::Close(_))) => break DisconnectReason::ClientClosed,
@@ -221,7 +239,7 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
             .map(|sub| KeptSubscription { identifier: sub.identifier.clone(), channel: sub.channel, params: sub.params.clone(), streams: sub.streams.clone() })
             .collect();
         let kept = KeptSession { sub: s.principal.claims.sub.clone(), account_id: s.principal.claims.account_id.clone(), expires_at: s.principal.expires_at, subscriptions };
-        app.resume.keep(sid, kept);
+        app.engine.keep_session(sid, kept).await;
     }
     app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(session = id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
@@ -284,12 +302,12 @@ const RESTORE_GRACE: Duration = Duration::from_secs(5);
 
 /// Resumes a kept session: its subscriptions come back without re-authorization and wait
 /// for the client's `history` to replay and go live. Returns the restored identifiers.
-fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
-    let kept = s.app.resume.take(sid, &s.principal.claims.sub, &s.principal.claims.account_id, crate::auth::unix_now())?;
+async fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
+    let kept = s.app.engine.take_session(sid, &s.principal.claims.sub, &s.principal.claims.account_id, crate::auth::unix_now()).await?;
     let mut ids = Vec::with_capacity(kept.subscriptions.len());
     for k in kept.subscriptions {
         ids.push(k.identifier.to_string());
-        let sub = Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(k.channel)), channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, since: Instant::now() };
+        let sub = Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(k.channel)), channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, joining: false, leases: Leases::default(), since: Instant::now() };
         s.subs.insert(k.identifier, sub);
     }
     tracing::info!(session = s.id.0, restored = ids.len(), "session restored");
@@ -298,15 +316,9 @@ fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
 
 /// Restored subscriptions whose client never asked for history go live without a replay.
 fn go_live_unclaimed(s: &mut Session) {
-    let waiting: Vec<Arc<str>> = s.subs.values().filter(|sub| !sub.live && sub.since.elapsed() > RESTORE_GRACE).map(|sub| sub.identifier.clone()).collect();
+    let waiting: Vec<Arc<str>> = s.subs.values().filter(|sub| !sub.live && !sub.joining && sub.since.elapsed() > RESTORE_GRACE).map(|sub| sub.identifier.clone()).collect();
     for id in waiting {
-        if let Some(sub) = s.subs.get(&id) {
-            let streams = sub.streams.clone();
-            subscribe::go_live(s, &id, &streams, None, true);
-        }
-        if let Some(sub) = s.subs.get_mut(&id) {
-            sub.live = true;
-        }
+        subscribe::join_later(s, &id, None);
     }
 }
 

@@ -1,7 +1,13 @@
 //! `subscribe`: parse the identifier, read its params into their canonical form and
 //! validate them, authorize (in a spawned task, since ownership may ask the backend),
-//! compute the streams, then — back in the loop — queue `confirm_subscription`, register
-//! the streams and send the `on_subscribe` steps ([`super::on_subscribe`]).
+//! compute the streams and let the engine prepare them (the Redis engine subscribes the
+//! node and reads the replay), then — back in the loop — queue `confirm_subscription`,
+//! join the streams (replay, then register) and send the `on_subscribe` steps
+//! ([`super::on_subscribe`]).
+//!
+//! A restored subscription (`?sid=`) joins later: when the client sends `history`, or
+//! after a grace period without it. With the embedded engine a join needs no task; with
+//! the Redis engine its preparation runs in one and reports back through `Internal`.
 
 use std::sync::Arc;
 
@@ -10,8 +16,8 @@ use serde_json::Value;
 use super::on_subscribe::{self, Subscribed};
 use super::{Internal, Session, Subscription};
 use crate::channels::ChannelDescriptor;
+use crate::engine::{Join, Joining};
 use crate::history::ReplayRequest;
-use crate::hub::Outbox;
 use crate::protocol::command::HistoryRequest;
 use crate::protocol::{frame, identifier, Dialect};
 use crate::resolver::Scoped;
@@ -22,14 +28,29 @@ pub struct SubscribeOutcome {
     identifier: Arc<str>,
     channel: &'static ChannelDescriptor,
     params: Value,
-    history: Option<HistoryRequest>,
-    result: Result<Vec<String>, &'static str>,
+    request: Option<ReplayRequest>,
+    result: Result<(Vec<String>, Joining), &'static str>,
+}
+
+/// A later join of an existing subscription got ready (`history`, or a restored one going
+/// live), or could not.
+pub struct JoinOutcome {
+    identifier: Arc<str>,
+    request: Option<ReplayRequest>,
+    result: Result<Joining, crate::engine::EngineError>,
 }
 
 fn reject(s: &Session, identifier: &str, reason: &'static str, detail: &str) {
     tracing::info!(session = s.id.0, identifier, reason, detail, "subscription rejected");
     crate::metrics::subscription_rejected(crate::metrics::ChannelLabel::of_identifier(identifier), reason);
     s.send(frame::reject(identifier, reason));
+}
+
+/// What to replay, from an ext client's `history`: positions of streams this subscription
+/// does not listen to are ignored (a client can only read history it is authorized for).
+fn replay_request(streams: &[String], req: &HistoryRequest) -> ReplayRequest {
+    let positions = req.streams.iter().filter(|(k, _)| streams.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    ReplayRequest { since: req.since.map(|t| t.max(0) as u64), positions }
 }
 
 /// Checks what can be checked at once and spawns the authorization.
@@ -66,9 +87,10 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     let claims_json = s.claims_json.clone();
     let tx = s.internal.clone();
     let params = canonical.params;
+    let history = if s.dialect == Dialect::Ext { history } else { None };
     s.app.sessions.spawn(async move {
         let scoped = Scoped { inner: &app.ownership, principal: &claims_json, params: &params };
-        let result = match (channel.authorize)(&params, &claims, &scoped).await {
+        let streams = match (channel.authorize)(&params, &claims, &scoped).await {
             Ok(true) => (channel.stream_keys)(&params, &claims).map_err(|e| {
                 tracing::warn!(channel = channel.name, error = %e, "stream key refused");
                 "invalid_params"
@@ -79,7 +101,21 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
                 Err("resolver_unavailable")
             }
         };
-        let _ = tx.send(Internal::Subscribed(SubscribeOutcome { identifier, channel, params, history, result }));
+        let request = match (&streams, &history) {
+            (Ok(streams), Some(h)) => Some(replay_request(streams, h)),
+            _ => None,
+        };
+        let result = match streams {
+            Ok(streams) => match app.engine.prepare_join(&streams, request.as_ref(), channel.history).await {
+                Ok(joining) => Ok((streams, joining)),
+                Err(e) => {
+                    tracing::warn!(channel = channel.name, error = %e, "the engine cannot subscribe this node to the streams");
+                    Err("unavailable")
+                }
+            },
+            Err(reason) => Err(reason),
+        };
+        let _ = tx.send(Internal::Subscribed(SubscribeOutcome { identifier, channel, params, request, result }));
     });
 }
 
@@ -88,87 +124,91 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     if !s.pending.remove(&o.identifier) {
         return;
     }
-    let streams = match o.result {
-        Ok(streams) => streams,
+    let (streams, joining) = match o.result {
+        Ok(ready) => ready,
         Err(reason) => return reject(s, &o.identifier, reason, o.channel.name),
     };
     // Queue the confirmation, then (replay and) register, with no await in between: the
     // writer runs after this returns, so the client never sees the confirmation before the
     // streams are live, and every broadcast to them is queued after it.
     s.send(frame::confirm(&o.identifier));
-    let request = if s.dialect == Dialect::Ext { o.history.as_ref() } else { None };
-    // A channel that fetches on subscribe listens through a hold until its status is queued.
+    // A channel that fetches on subscribe listens through a hold until its status is queued:
+    // the replay and `confirm_history` go there too, so they keep their order after it.
     let hold = on_subscribe::hold(s, o.channel);
-    let target = hold.as_ref().map_or_else(|| s.outbox.clone(), |h| h.outbox.clone());
-    let history = go_live_to(s, &o.identifier, &streams, request, Some(&target));
-    drop(target);
+    let mut subscriber = s.subscriber();
+    if let Some(h) = &hold {
+        subscriber.outbox = h.outbox.clone();
+    }
+    let target = subscriber.outbox.clone();
+    let join = Join { subscriber, identifier: &o.identifier, streams: &streams, request: o.request.as_ref(), register: true };
+    let (history, leases) = s.app.engine.join(joining, join);
     tracing::debug!(session = s.id.0, channel = o.channel.name, streams = ?streams, "subscribed");
     if let Some(confirmed) = history {
-        s.send(frame::history(&o.identifier, confirmed));
+        let _ = target.push(frame::history(&o.identifier, confirmed).into());
     }
+    drop(target);
     on_subscribe::send(s, Subscribed { identifier: &o.identifier, channel: o.channel, params: &o.params, streams: &streams }, hold);
     let identifier = o.identifier.clone();
-    s.subs.insert(o.identifier, Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(o.channel)), channel: o.channel, identifier, params: o.params, streams, live: true, since: tokio::time::Instant::now() });
+    let counted = crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(o.channel));
+    s.subs.insert(o.identifier, Subscription { counted, channel: o.channel, identifier, params: o.params, streams, live: true, joining: false, leases, since: tokio::time::Instant::now() });
 }
 
-/// Registers a subscription's streams in the hub, after replaying what the client missed
-/// when it asks. Replay and registration happen while the history holds every stream, so
-/// nothing is lost or sent twice in between; a gap anywhere means no replay at all.
-/// Returns whether the history was confirmed, when it was asked for.
-pub(crate) fn go_live(s: &Session, identifier: &Arc<str>, streams: &[String], request: Option<&HistoryRequest>, register: bool) -> Option<bool> {
-    go_live_to(s, identifier, streams, request, register.then_some(&s.outbox))
-}
-
-/// [`go_live`], registering the streams with `register` (the connection's outbox, or the
-/// hold of a subscription whose status is being fetched), or not at all.
-fn go_live_to(s: &Session, identifier: &Arc<str>, streams: &[String], request: Option<&HistoryRequest>, register: Option<&Outbox>) -> Option<bool> {
-    let register_all = || {
-        if let Some(outbox) = register {
-            let sub = crate::hub::Subscriber { session: s.id, outbox: outbox.clone(), dialect: s.dialect };
-            for stream in streams {
-                s.app.hub.subscribe(stream, identifier, sub.clone());
-            }
-        }
-    };
-    let Some(req) = request else {
-        register_all();
-        return None;
-    };
-    // Positions of streams this subscription does not listen to are ignored: a client can
-    // only read history it is authorized for.
-    let positions = req.streams.iter().filter(|(k, _)| streams.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let replay = ReplayRequest { since: req.since.map(|t| t.max(0) as u64), positions };
-    let now = crate::auth::unix_now().max(0) as u64;
-    let mut confirmed = false;
-    s.app.history.replay(streams, &replay, now, &mut |result| {
-        match result {
-            Ok(replays) => {
-                for r in &replays {
-                    for e in &r.entries {
-                        s.send(frame::data_at(identifier, &e.message, &r.stream, &r.epoch, e.offset));
-                    }
-                }
-                confirmed = true;
-            }
-            Err(gap) => tracing::info!(session = s.id.0, identifier = &**identifier, %gap, "history rejected"),
-        }
-        register_all();
+/// Joins an existing subscription: a restored one goes live (replay, then registration);
+/// a live one only gets the replay. `request` is what a `history` command asks (answered
+/// with `confirm_history` or `reject_history`); none for a restored subscription whose client
+/// never asked.
+pub(crate) fn join_later(s: &mut Session, identifier: &Arc<str>, request: Option<ReplayRequest>) {
+    if s.app.engine.is_local() {
+        return finish_join(s, JoinOutcome { identifier: identifier.clone(), request, result: Ok(Joining::default()) });
+    }
+    let Some(sub) = s.subs.get_mut(identifier) else { return };
+    if !sub.live {
+        sub.joining = true;
+    }
+    let (app, tx, streams, identifier, policy) = (s.app.clone(), s.internal.clone(), sub.streams.clone(), identifier.clone(), sub.channel.history);
+    s.app.sessions.spawn(async move {
+        let result = app.engine.prepare_join(&streams, request.as_ref(), policy).await;
+        let _ = tx.send(Internal::Joined(JoinOutcome { identifier, request, result }));
     });
-    Some(confirmed)
 }
 
-/// Answers a `history` command on a subscription: a restored one goes live here (replay,
-/// then registration); a live one only gets the replay.
+/// Applies a later join, unless the client unsubscribed meanwhile.
+pub(crate) fn finish_join(s: &mut Session, o: JoinOutcome) {
+    let Some(sub) = s.subs.get_mut(&o.identifier) else { return };
+    sub.joining = false;
+    let joining = match o.result {
+        Ok(joining) => joining,
+        Err(e) => {
+            // A restored subscription stays waiting and is tried again after the grace.
+            tracing::warn!(session = s.id.0, identifier = &*o.identifier, error = %e, "the engine cannot join the streams");
+            sub.since = tokio::time::Instant::now();
+            if o.request.is_some() {
+                s.send(frame::history(&o.identifier, false));
+            }
+            return;
+        }
+    };
+    let register = !sub.live;
+    let streams = sub.streams.clone();
+    let join = Join { subscriber: s.subscriber(), identifier: &o.identifier, streams: &streams, request: o.request.as_ref(), register };
+    let (confirmed, leases) = s.app.engine.join(joining, join);
+    if let Some(confirmed) = confirmed {
+        s.send(frame::history(&o.identifier, confirmed));
+    }
+    if let Some(sub) = s.subs.get_mut(&o.identifier) {
+        if register {
+            sub.leases = leases;
+        }
+        sub.live = true;
+    }
+}
+
+/// Answers a `history` command on a subscription (see [`join_later`]).
 pub(crate) fn history(s: &mut Session, identifier: &Arc<str>, request: &HistoryRequest) {
     if s.dialect != Dialect::Ext {
         return;
     }
     let Some(sub) = s.subs.get(identifier) else { return };
-    let register = !sub.live;
-    let streams = sub.streams.clone();
-    let confirmed = go_live(s, identifier, &streams, Some(request), register).unwrap_or(false);
-    s.send(frame::history(identifier, confirmed));
-    if let Some(sub) = s.subs.get_mut(identifier) {
-        sub.live = true;
-    }
+    let request = replay_request(&sub.streams, request);
+    join_later(s, identifier, Some(request));
 }

@@ -1,0 +1,68 @@
+//! Commands to Redis: one multiplexed connection (redis' `ConnectionManager`, which
+//! reconnects by itself), every call under the call timeout and counted in [`RedisStats`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::FromRedisValue;
+
+use super::stats::RedisStats;
+use crate::engine::EngineError;
+
+/// The command connection.
+#[derive(Clone)]
+pub struct Calls {
+    conn: ConnectionManager,
+    timeout: Duration,
+    stats: Arc<RedisStats>,
+}
+
+impl Calls {
+    /// A connection to `client`'s Redis, made on first use: a node starts while Redis is down.
+    pub fn new(client: redis::Client, timeout: Duration, stats: Arc<RedisStats>) -> redis::RedisResult<Self> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Calls { conn, timeout, stats })
+    }
+
+    /// The call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs one command.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EngineError> {
+        let mut conn = self.conn.clone();
+        self.timed(async move { cmd.query_async(&mut conn).await }).await
+    }
+
+    /// Runs a pipeline (atomic when built with `.atomic()`).
+    pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, EngineError> {
+        let mut conn = self.conn.clone();
+        self.timed(async move { pipe.query_async(&mut conn).await }).await
+    }
+
+    /// Runs a script (`EVALSHA`, loading it on `NOSCRIPT`).
+    pub async fn script<T: FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, EngineError> {
+        let mut conn = self.conn.clone();
+        self.timed(async move { invocation.invoke_async(&mut conn).await }).await
+    }
+
+    async fn timed<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, EngineError> {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(EngineError::from_redis(&e, self.timeout)),
+            Err(_) => Err(EngineError::Timeout(self.timeout)),
+        };
+        // A reply error means Redis is there; only unreachable and silent count as down.
+        let up = !matches!(result, Err(EngineError::Unreachable(_) | EngineError::Timeout(_)));
+        self.stats.call(started.elapsed().as_micros() as u64, up);
+        result
+    }
+}

@@ -1,0 +1,138 @@
+//! Publishing: one script call per publish request (a publication or a batch), made by one
+//! task per node in the order requests arrived, so that what one client relays, or one
+//! publisher sends, keeps its order across Redis. The queue is bounded and every request
+//! carries a deadline: while Redis is slow or gone, requests fail within the call timeout
+//! (503) instead of piling up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::calls::Calls;
+use super::keys::Keys;
+use crate::broker::{DeliveryReport, Publication};
+use crate::engine::{AssignedPosition, EngineError, Published};
+use crate::hub::SessionId;
+
+const PUBLISH: &str = include_str!("lua/publish.lua");
+
+/// Requests waiting for Redis on one node; past it, publishes fail at once (`Busy`).
+const QUEUE: usize = 1024;
+
+type Done = Box<dyn FnOnce(Result<Published, EngineError>) + Send>;
+
+struct Job {
+    pubs: Vec<Publication>,
+    exclude: Option<SessionId>,
+    deadline: Instant,
+    done: Done,
+}
+
+/// The sending side of the queue.
+pub struct Publisher {
+    tx: mpsc::Sender<Job>,
+    timeout: Duration,
+}
+
+/// What the script needs besides the publications.
+#[derive(Clone)]
+pub struct ScriptContext {
+    /// Key names.
+    pub keys: Keys,
+    /// This node's id.
+    pub node: Arc<str>,
+    /// How long a stream's epoch and offset outlive its last publication.
+    pub meta_ttl: Duration,
+    /// Whether events' ownership facts are recorded.
+    pub record_owners: bool,
+}
+
+impl Publisher {
+    /// Starts the publishing task.
+    pub fn start(calls: Calls, context: ScriptContext) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let timeout = calls.timeout();
+        tokio::spawn(async move {
+            let script = redis::Script::new(PUBLISH);
+            while let Some(job) = rx.recv().await {
+                // The budget runs from when the request was queued, not from its turn.
+                let result = match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(EngineError::Timeout(timeout)),
+                };
+                (job.done)(result);
+            }
+        });
+        Publisher { tx, timeout }
+    }
+
+    /// Queues a publish; `done` is called with its outcome, from the publishing task.
+    pub fn submit(&self, pubs: Vec<Publication>, exclude: Option<SessionId>, done: impl FnOnce(Result<Published, EngineError>) + Send + 'static) {
+        let job = Job { pubs, exclude, deadline: Instant::now() + self.timeout, done: Box::new(done) };
+        if let Err(e) = self.tx.try_send(job) {
+            let job = match e {
+                mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
+            };
+            (job.done)(Err(EngineError::Busy));
+        }
+    }
+
+    /// Publishes and waits for the outcome.
+    ///
+    /// # Errors
+    /// [`EngineError`] when Redis did not take it.
+    pub async fn publish(&self, pubs: Vec<Publication>, exclude: Option<SessionId>) -> Result<Published, EngineError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(pubs, exclude, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.await.unwrap_or(Err(EngineError::Busy))
+    }
+}
+
+/// One script call for the whole request.
+async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[Publication], exclude: Option<SessionId>) -> Result<Published, EngineError> {
+    let now = crate::auth::unix_now().max(0) as u64;
+    let epoch = format!("{now:x}{:04x}", rand::random::<u16>());
+    let messages: Vec<Arc<str>> = pubs.iter().map(Publication::message).collect();
+    let facts: Vec<(&str, String, String)> = if cx.record_owners { pubs.iter().filter_map(Publication::owner_fact).collect() } else { Vec::new() };
+    let entries: Vec<(usize, &str)> = pubs.iter().enumerate().flat_map(|(i, p)| p.streams.iter().map(move |s| (i, s.as_str()))).collect();
+
+    let mut invocation = script.prepare_invoke();
+    for (_, stream) in &entries {
+        invocation.key(cx.keys.meta(stream)).key(cx.keys.log(stream));
+    }
+    for (kind, id, _) in &facts {
+        invocation.key(cx.keys.owner(kind, id));
+    }
+    invocation.arg(&epoch).arg(&*cx.node).arg(exclude.map(|s| s.0.to_string()).unwrap_or_default()).arg(now).arg(cx.meta_ttl.as_secs().max(1));
+    invocation.arg(messages.len()).arg(entries.len()).arg(facts.len());
+    for m in &messages {
+        invocation.arg(&**m);
+    }
+    for (i, stream) in &entries {
+        let policy = pubs[*i].channel.history;
+        invocation.arg(i + 1).arg(policy.size).arg(policy.ttl_seconds.max(1)).arg(cx.keys.channel(stream));
+    }
+    for (_, _, account) in &facts {
+        invocation.arg(account);
+    }
+    let reply: Vec<Vec<Value>> = calls.script(&invocation).await?;
+    if reply.len() != entries.len() {
+        return Err(EngineError::Reply(format!("the publish script answered {} positions for {} streams", reply.len(), entries.len())));
+    }
+    let mut positions = Vec::with_capacity(entries.len());
+    for ((_, stream), r) in entries.iter().zip(reply) {
+        let epoch = r.first().and_then(|v| redis::from_redis_value_ref::<String>(v).ok());
+        let offset = r.get(1).and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
+        let (Some(epoch), Some(offset)) = (epoch, offset) else {
+            return Err(EngineError::Reply("the publish script answered an unreadable position".into()));
+        };
+        positions.push(AssignedPosition { stream: (*stream).to_owned(), epoch, offset });
+    }
+    let report = DeliveryReport { streams: Publication::streams_of(pubs), ..DeliveryReport::default() };
+    Ok(Published { report, positions })
+}
