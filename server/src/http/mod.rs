@@ -39,5 +39,6 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> ax
         "streams": app.hub.stream_count(),
         "channels": crate::channels::REGISTRY.len(),
         "schema_version": crate::channels::SCHEMA_VERSION,
+        "transport": crate::transport::stats::snapshot(),
     }))
 }

@@ -23,6 +23,12 @@ pub enum DisconnectReason {
     ClientClosed,
     /// A write failed or passed the write timeout.
     WriteFailed,
+    /// The client broke the WebSocket framing (close code 1002).
+    ProtocolViolation,
+    /// The client sent text that is not UTF-8 (close code 1007).
+    InvalidUtf8,
+    /// The client answered no ping for 2 ping intervals plus the write timeout.
+    Unresponsive,
 }
 
 /// What the client is told when its connection ends.
@@ -53,6 +59,9 @@ impl DisconnectReason {
             DisconnectReason::MessageTooBig => "message_too_big",
             DisconnectReason::ClientClosed => "client_closed",
             DisconnectReason::WriteFailed => "write_failed",
+            DisconnectReason::ProtocolViolation => "protocol_violation",
+            DisconnectReason::InvalidUtf8 => "invalid_utf8",
+            DisconnectReason::Unresponsive => "unresponsive",
         }
     }
 
@@ -60,8 +69,13 @@ impl DisconnectReason {
     /// token cannot help (the Rails client then stops retrying).
     pub const fn reconnect(self) -> bool {
         match self {
-            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest => false,
-            DisconnectReason::ServerRestart
+            DisconnectReason::Unauthorized
+            | DisconnectReason::TokenExpired
+            | DisconnectReason::InvalidRequest
+            | DisconnectReason::ProtocolViolation
+            | DisconnectReason::InvalidUtf8 => false,
+            DisconnectReason::Unresponsive
+            | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
             | DisconnectReason::MessageTooBig
             | DisconnectReason::ClientClosed
@@ -74,8 +88,17 @@ impl DisconnectReason {
     /// token does not, and a draining server will not be there to resume on.
     pub const fn resumable(self) -> bool {
         match self {
-            DisconnectReason::TooSlow | DisconnectReason::MessageTooBig | DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => true,
-            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart => false,
+            DisconnectReason::TooSlow
+            | DisconnectReason::MessageTooBig
+            | DisconnectReason::ClientClosed
+            | DisconnectReason::WriteFailed
+            | DisconnectReason::Unresponsive => true,
+            DisconnectReason::Unauthorized
+            | DisconnectReason::TokenExpired
+            | DisconnectReason::InvalidRequest
+            | DisconnectReason::ServerRestart
+            | DisconnectReason::ProtocolViolation
+            | DisconnectReason::InvalidUtf8 => false,
         }
     }
 
@@ -87,7 +110,10 @@ impl DisconnectReason {
             }
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
-            DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => Farewell::Silent,
+            DisconnectReason::ProtocolViolation => Farewell::Close { code: 1002, text: "protocol error" },
+            DisconnectReason::InvalidUtf8 => Farewell::Close { code: 1007, text: "invalid utf-8" },
+            // An unresponsive client is as good as gone: writing to it would only wait.
+            DisconnectReason::ClientClosed | DisconnectReason::WriteFailed | DisconnectReason::Unresponsive => Farewell::Silent,
         }
     }
 }
@@ -96,7 +122,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 8] = [
+    const ALL: [DisconnectReason; 11] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
@@ -105,6 +131,9 @@ mod tests {
         DisconnectReason::MessageTooBig,
         DisconnectReason::ClientClosed,
         DisconnectReason::WriteFailed,
+        DisconnectReason::ProtocolViolation,
+        DisconnectReason::InvalidUtf8,
+        DisconnectReason::Unresponsive,
     ];
 
     #[test]
@@ -116,7 +145,7 @@ mod tests {
     #[test]
     fn only_a_client_that_dropped_off_or_fell_behind_may_resume() {
         let resumable: Vec<&str> = ALL.iter().filter(|r| r.resumable()).map(|r| r.as_str()).collect();
-        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed"]);
+        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed", "unresponsive"]);
     }
 
     #[test]
@@ -124,5 +153,7 @@ mod tests {
         assert_eq!(DisconnectReason::MessageTooBig.farewell(), Farewell::Close { code: 1009, text: "message too big" });
         assert_eq!(DisconnectReason::ClientClosed.farewell(), Farewell::Silent);
         assert_eq!(DisconnectReason::WriteFailed.farewell(), Farewell::Silent);
+        assert_eq!(DisconnectReason::ProtocolViolation.farewell(), Farewell::Close { code: 1002, text: "protocol error" });
+        assert_eq!(DisconnectReason::InvalidUtf8.farewell(), Farewell::Close { code: 1007, text: "invalid utf-8" });
     }
 }
