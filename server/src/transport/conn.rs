@@ -29,7 +29,7 @@ const MAX_IOVECS: usize = 64;
 /// Reads per poll before yielding to other connections.
 const MAX_READS_PER_POLL: usize = 4;
 /// Pongs owed at once; a client pinging faster than it reads gets the latest only (RFC 6455 §5.5.3).
-const MAX_OWED_PONGS: usize = 4;
+const MAX_OWED_PONGS: usize = 32;
 
 thread_local! {
     /// The worker thread's read buffer, shared by every connection it runs.
