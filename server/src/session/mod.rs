@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::Either;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -144,31 +145,42 @@ fn goodbye(reason: DisconnectReason) -> Goodbye {
 }
 
 /// Runs a connection to its end.
-pub async fn run<IO>(app: Arc<App>, io: IO, hs: Handshake)
+///
+/// The setup is synchronous and the returned future holds only what the loop needs: a
+/// future's arguments and what they are moved into would otherwise both live in its state,
+/// for the connection's whole life.
+pub fn run<IO>(app: Arc<App>, io: IO, hs: Handshake) -> impl Future<Output = ()> + Send
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let limits = &app.config.limits;
     let write_timeout = app.config.timeouts.write_timeout;
-    let mut conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
-    let principal = match hs.auth {
-        Ok(p) => p,
+    let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
+    let ready = match hs.auth {
+        Ok(principal) => Ok(start(&app, principal, hs.dialect, &hs.request, hs.restore_sid.as_deref())),
         Err(e) => {
             let reason = e.disconnect_reason();
             tracing::info!(request = %hs.request, reason = reason.as_str(), error = %e, "connection refused");
-            conn.finish(goodbye(reason), write_timeout).await;
-            return;
+            Err(reason)
         }
     };
+    match ready {
+        Ok((s, inbox, sid)) => Either::Left(live(s, conn, inbox, sid, write_timeout)),
+        Err(reason) => Either::Right(finish(conn, goodbye(reason), write_timeout)),
+    }
+}
+
+/// A new session for an authenticated principal, its welcome queued.
+fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str, restore_sid: Option<&str>) -> (Session, Inbox, Option<String>) {
+    let limits = &app.config.limits;
     let id = SessionId::next();
     let (outbox, inbox) = outbox::channel(limits.max_outbound_queue_bytes);
     let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
-    tracing::info!(session = id.0, request = %hs.request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
-    let expires_in = principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
+    tracing::info!(session = id.0, request = %request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
     let mut s = Session {
         app: app.clone(),
         id,
-        dialect: hs.dialect,
+        dialect,
         principal,
         claims_json,
         outbox,
@@ -176,16 +188,25 @@ where
         subs: HashMap::new(),
         pending: HashSet::new(),
         errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
-        commands: CommandRate::new(app.config.limits.commands_per_second, app.config.limits.command_burst),
+        commands: CommandRate::new(limits.commands_per_second, limits.command_burst),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
-    let restored = match (&sid, hs.restore_sid.as_deref()) {
+    let restored = match (&sid, restore_sid) {
         (Some(_), Some(old)) => restore(&mut s, old),
         _ => None,
     };
     s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
+    (s, inbox, sid)
+}
 
+/// The session's loop, then its end.
+async fn live<IO>(mut s: Session, mut conn: Connection<IO>, inbox: Inbox, sid: Option<String>, write_timeout: Duration)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let app = s.app.clone();
+    let expires_in = s.principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
     let now = Instant::now();
     let mut clock = Clock::new(now, app.config.timeouts.ping_interval, now + Duration::from_secs(expires_in), write_timeout);
     let shutdown = app.shutdown.cancelled();
@@ -209,7 +230,7 @@ where
         app.resume.keep(sid, kept);
     }
     app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(session = id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
+    tracing::info!(session = s.id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
     let bye = goodbye(reason);
     if bye.flush_queued {
         if let Some(queued) = inbox.take() {
@@ -217,7 +238,19 @@ where
         }
     }
     drop(inbox);
-    conn.finish(bye, write_timeout).await;
+    drop(s);
+    finish(conn, bye, write_timeout).await;
+}
+
+/// The connection's end, boxed: it runs once, and built inline its state would take room
+/// in every live session's future.
+fn finish<IO>(conn: Connection<IO>, bye: Goodbye, budget: Duration) -> Pin<Box<impl Future<Output = ()> + Send>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    Box::pin(async move {
+        conn.finish(bye, budget).await;
+    })
 }
 
 /// The loop's long-lived parts, built once.
@@ -469,3 +502,4 @@ fn handle_text(s: &mut Session, text: &str) -> Option<DisconnectReason> {
     }
     None
 }
+

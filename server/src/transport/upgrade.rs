@@ -94,9 +94,11 @@ impl WebSocketUpgrade {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let on_upgrade = self.on_upgrade;
+        // The connection runs in a task of its own, spawned once upgraded: this one's state
+        // (the callback and what it captured) would otherwise stay with it for its whole life.
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => callback(TokioIo::new(upgraded)).await,
+                Ok(upgraded) => drop(tokio::spawn(callback(TokioIo::new(upgraded)))),
                 Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
             }
         });
