@@ -342,9 +342,8 @@ impl Decoder {
     /// A frame received in parts is complete.
     fn frame_done(&mut self, head: &Head, on: &mut dyn FnMut(Inbound<'_>) -> Flow) -> Result<Flow, Violation> {
         if head.opcode >= OP_CLOSE {
-            let mut payload = std::mem::take(&mut self.control);
-            let flow = self.control_frame(head.opcode, &mut payload, on);
-            return flow;
+            let payload = std::mem::take(&mut self.control);
+            return self.control_frame(head.opcode, &payload, on);
         }
         if !head.fin {
             return Ok(Flow::Continue);
