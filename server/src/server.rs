@@ -5,13 +5,17 @@
 //! to the drain timeout, then return. axum does not wait for upgraded sockets by itself,
 //! which is why sessions run under [`App::sessions`].
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::{Listener, ListenerExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 
@@ -49,7 +53,7 @@ where
 {
     let router = crate::http::router(app.clone());
     let token = app.shutdown.clone();
-    let server = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(token.clone().cancelled_owned()).into_future());
+    let server = tokio::spawn(accept(listener, router, app.config.timeouts.header_read_timeout, token.clone()));
     tokio::spawn(crate::metrics::upkeep(token.clone()));
     let sweeper = app.clone();
     tokio::spawn(async move {
@@ -75,10 +79,47 @@ where
     }
     app.engine.shutdown();
     match tokio::time::timeout(Duration::from_secs(5), server).await {
-        Ok(Ok(result)) => result,
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(std::io::Error::other(e)),
         Err(_) => Ok(()),
     }
+}
+
+/// Accepts connections and serves HTTP/1.1 on each until `stop`, then lets the open ones
+/// finish their request. Like `axum::serve`, plus a timer: a client gets `header_read_timeout`
+/// to send a request's headers, so connections that never finish a handshake (slowloris)
+/// cost nothing for long. An upgraded socket leaves this loop's care for its session's.
+async fn accept<L>(mut listener: L, router: axum::Router, header_read_timeout: Duration, stop: CancellationToken)
+where
+    L: Listener,
+{
+    let connections = TaskTracker::new();
+    loop {
+        let (io, _) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let stop = stop.clone();
+        connections.spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+            let conn = http.serve_connection(TokioIo::new(io), service).with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                served = conn.as_mut() => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, "HTTP connection ended with an error");
+                    }
+                    return;
+                }
+                () = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    connections.close();
+    connections.wait().await;
 }
 
 /// Completes on SIGTERM or SIGINT.

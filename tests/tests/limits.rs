@@ -400,3 +400,57 @@ async fn only_allowed_origins_may_upgrade() {
     let mut cli = Client::connect_with(&url, &protocols, &[]).await.expect("no Origin header");
     assert_eq!(cli.recv().await, Some(json!({ "type": "welcome" })));
 }
+
+/// Reads from `tcp` until the server closes it or `within` passes; what it sent, and whether it closed.
+async fn read_until_closed(tcp: &mut tokio::net::TcpStream, within: Duration) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off_at_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start_with(Options::default().env("CABLEWAY_HEADER_READ_TIMEOUT_MS", "800"));
+    // A slowloris handshake: a request line and one header, then nothing.
+    let mut slow = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+    slow.write_all(b"GET /cable HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.expect("write");
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(closed, "the server keeps a connection whose headers never end");
+    assert!(started.elapsed() >= Duration::from_millis(700), "closed before the timeout: {:?}", started.elapsed());
+    // A silent connection (no byte at all) is cut off too, and the server still serves.
+    let mut silent = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+    assert!(read_until_closed(&mut silent, Duration::from_secs(10)).await.1, "a silent connection is kept");
+    assert_eq!(reqwest::get(format!("{}/health", s.http())).await.expect("health").status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_publish_without_the_key_is_refused_before_its_body_is_read() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start();
+    // Announces a megabyte and sends none of it: the answer must not wait for the body.
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+    tcp.write_all(b"POST /broadcast HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n").await.expect("write");
+    let mut answer = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answer.contains("\r\n\r\n") && Instant::now() < deadline {
+        let (got, closed) = read_until_closed(&mut tcp, Duration::from_millis(500)).await;
+        answer.push_str(&got);
+        if closed {
+            break;
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // With the key, the same body is read and judged.
+    let (status, body) = s.publish(&json!({"event": "nope", "payload": {}})).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("unknown_event")), "{body}");
+}

@@ -32,6 +32,10 @@ pub struct Timeouts {
     #[serde(rename = "write_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub write_timeout: Duration,
+    /// How long a client may take to send a request's headers (the WebSocket handshake included).
+    #[serde(rename = "header_read_timeout_ms", with = "super::units::millis")]
+    #[schemars(with = "u64", range(min = 1))]
+    pub header_read_timeout: Duration,
     /// How long shutdown waits for connections to close after `server_restart`.
     #[serde(rename = "drain_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
@@ -50,6 +54,7 @@ impl Default for Timeouts {
             forward_timeout: Duration::from_millis(5_000),
             ping_interval: Duration::from_millis(3_000),
             write_timeout: Duration::from_millis(2_000),
+            header_read_timeout: Duration::from_millis(10_000),
             drain_timeout: Duration::from_millis(30_000),
             session_ttl: Duration::from_secs(300),
         }

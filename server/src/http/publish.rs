@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{json_error, json_error_with_violations};
-use super::publisher_key::{self, PublisherKeyRequired};
 use crate::app::App;
 use crate::broker::{self, PublishError, PublishRequest};
 use crate::engine::{AssignedPosition, EngineError};
@@ -37,9 +36,6 @@ pub struct PublishResponse {
 /// Why nothing was published. The variant decides the status and the `error` code.
 #[derive(Debug, thiserror::Error)]
 pub enum BroadcastError {
-    /// 401 `unauthorized`.
-    #[error(transparent)]
-    Unauthorized(#[from] PublisherKeyRequired),
     /// 503 `draining`: the server is shutting down.
     #[error("the server is shutting down")]
     Draining,
@@ -74,7 +70,6 @@ pub enum BroadcastError {
 impl IntoResponse for BroadcastError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            BroadcastError::Unauthorized(e) => return e.into_response(),
             BroadcastError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
             BroadcastError::Unavailable(_) => {
                 let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &self);
@@ -101,8 +96,7 @@ impl IntoResponse for BroadcastError {
     }
 }
 
-pub(super) async fn broadcast(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Json<PublishResponse>, BroadcastError> {
-    publisher_key::require(&app, &headers)?;
+pub(super) async fn broadcast(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<PublishResponse>, BroadcastError> {
     if app.shutdown.is_cancelled() {
         return Err(BroadcastError::Draining);
     }
@@ -168,7 +162,6 @@ mod tests {
         assert_eq!(answer(BroadcastError::Refused(ambiguous)).await.0, 400);
         let key = PublishError::Key { template: "t:{id}".into(), reason: "r".into() };
         assert_eq!(answer(BroadcastError::Refused(key)).await, (422, r#"{"error":"invalid_stream_key","message":"cannot build stream `t:{id}`: r"}"#.into()));
-        assert_eq!(answer(BroadcastError::from(PublisherKeyRequired)).await.0, 401);
         let down = BroadcastError::Unavailable(EngineError::Unreachable("connection refused".into()));
         assert_eq!(answer(down).await, (503, r#"{"error":"unavailable","message":"not published: Redis is unreachable: connection refused; retry later"}"#.into()));
     }

@@ -1,7 +1,13 @@
 //! The publisher key: what `POST /broadcast` and `PUT /resources` require, as
-//! `Authorization: Bearer <key>` (the scheme in any case, RFC 9110 §11.1).
+//! `Authorization: Bearer <key>` (the scheme in any case, RFC 9110 §11.1). Checked by a
+//! middleware in front of the handler, so a request without it is answered before any of
+//! its body is read.
 
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::json_error;
@@ -16,6 +22,14 @@ pub struct PublisherKeyRequired;
 impl IntoResponse for PublisherKeyRequired {
     fn into_response(self) -> Response {
         json_error(StatusCode::UNAUTHORIZED, "unauthorized", self)
+    }
+}
+
+/// Answers 401 unless the request carries the publisher key; the body stays unread.
+pub(super) async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    match require(&app, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
     }
 }
 

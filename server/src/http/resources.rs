@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::json_error;
-use super::publisher_key::{self, PublisherKeyRequired};
 use crate::app::App;
 use crate::codegen_support::is_key_safe;
 use crate::resolver::registry::RegistryError;
@@ -17,9 +16,6 @@ use crate::resolver::registry::RegistryError;
 /// Why an ownership fact was not recorded. The variant decides the status and the code.
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
-    /// 401 `unauthorized`.
-    #[error(transparent)]
-    Unauthorized(#[from] PublisherKeyRequired),
     /// 409 `registry_disabled`: ownership comes from the backend callback.
     #[error("ownership is resolved by the backend callback (resolver = http)")]
     RegistryDisabled,
@@ -37,7 +33,6 @@ pub enum ResourceError {
 impl IntoResponse for ResourceError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            ResourceError::Unauthorized(e) => return e.into_response(),
             ResourceError::RegistryDisabled => (StatusCode::CONFLICT, "registry_disabled"),
             ResourceError::InvalidBody | ResourceError::UnsafeName => (StatusCode::BAD_REQUEST, "invalid_request"),
             ResourceError::Full(RegistryError::Full(_)) => (StatusCode::INSUFFICIENT_STORAGE, "registry_full"),
@@ -47,8 +42,7 @@ impl IntoResponse for ResourceError {
     }
 }
 
-pub(super) async fn record(State(app): State<Arc<App>>, Path((kind, id)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Result<StatusCode, ResourceError> {
-    publisher_key::require(&app, &headers)?;
+pub(super) async fn record(State(app): State<Arc<App>>, Path((kind, id)): Path<(String, String)>, body: axum::body::Bytes) -> Result<StatusCode, ResourceError> {
     let registry = app.registry().ok_or(ResourceError::RegistryDisabled)?;
     let account = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("account_id").and_then(Value::as_str).map(str::to_owned));
     let account = account.ok_or(ResourceError::InvalidBody)?;
@@ -70,7 +64,6 @@ mod tests {
         assert_eq!(answer(ResourceError::InvalidBody).await, (400, r#"{"error":"invalid_request","message":"the body must be {\"account_id\": \"...\"}"}"#.into()));
         assert_eq!(answer(ResourceError::UnsafeName).await, (400, r#"{"error":"invalid_request","message":"kind, id and account_id must match [A-Za-z0-9_-]{1,128}"}"#.into()));
         assert_eq!(answer(ResourceError::Full(RegistryError::Full(3))).await, (507, r#"{"error":"registry_full","message":"the ownership registry holds 3 entries, its limit"}"#.into()));
-        assert_eq!(answer(ResourceError::from(PublisherKeyRequired)).await.0, 401);
         let down = RegistryError::Unavailable(crate::engine::EngineError::Unreachable("connection refused".into()).to_string());
         assert_eq!(answer(ResourceError::Full(down)).await, (503, r#"{"error":"unavailable","message":"Redis is unreachable: connection refused"}"#.into()));
     }
