@@ -181,7 +181,10 @@ impl HistoryStore for MemoryHistory {
             map.retain(|_, log| {
                 let mut l = lock(log);
                 self.expire(&mut l, now);
-                let keep = !l.entries.is_empty();
+                // An append holds the log between taking it from the map and pushing into
+                // it: dropping it then would orphan that entry and restart the stream's
+                // offsets under a new epoch, losing it for every replay.
+                let keep = !l.entries.is_empty() || Arc::strong_count(log) > 1;
                 if !keep {
                     dropped += 1;
                 }
@@ -218,6 +221,24 @@ mod tests {
 
     fn at(epoch: &str, offset: u64) -> StreamPosition {
         StreamPosition { epoch: epoch.into(), offset }
+    }
+
+    #[test]
+    fn a_sweep_between_taking_a_new_log_and_appending_to_it_keeps_the_log() {
+        let h = MemoryHistory::new(1000);
+        // What `append` does first: take (here: create) the stream's log.
+        let taken = h.log("s", P);
+        assert_eq!(h.sweep(1000), 0, "an empty log an append holds is not swept");
+        drop(taken);
+        let first = append(&h, "s", "a", 1000);
+        let second = append(&h, "s", "b", 1000);
+        assert_eq!((first.offset, second.offset, first.epoch == second.epoch), (1, 2, true));
+        let since = ReplayRequest { since: Some(1000), positions: Default::default() };
+        assert_eq!(replay(&h, &["s"], &since, 1000).unwrap()[0].entries.len(), 2);
+        // Once nobody holds it, an empty log goes.
+        let h = MemoryHistory::new(1000);
+        drop(h.log("t", P));
+        assert_eq!(h.sweep(1000), 1);
     }
 
     #[test]
