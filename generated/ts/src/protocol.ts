@@ -7,13 +7,13 @@ export type BuiltinActionError = "invalid_request" | "unknown_action" | "forbidd
 
 /** The reply to a `perform`, delivered as a data message on the subscription's identifier. */
 export type ActionReply<Reply, Code extends string> =
-| { readonly $reply: { readonly ref: string; readonly action: string; readonly ok: true; readonly data: Reply } }
-| { readonly $reply: { readonly ref: string; readonly action: string; readonly ok: false; readonly error: ActionErrorBody<Code> } };
+  | { readonly $reply: { readonly ref: string; readonly action: string; readonly ok: true; readonly data: Reply } }
+  | { readonly $reply: { readonly ref: string; readonly action: string; readonly ok: false; readonly error: ActionErrorBody<Code> } };
 
 /** Why an action failed, as sent on the wire (the client rejects with the `ActionError` class). */
 export interface ActionErrorBody<Code extends string> {
-readonly code: Code | BuiltinActionError;
-readonly message: string;
-/** JSON-pointer paths of invalid request fields, for `invalid_request`. */
-readonly details?: ReadonlyArray<{ readonly path: string; readonly message: string }>;
+  readonly code: Code | BuiltinActionError;
+  readonly message: string;
+  /** JSON-pointer paths of invalid request fields, for `invalid_request`. */
+  readonly details?: ReadonlyArray<{ readonly path: string; readonly message: string }>;
 }
