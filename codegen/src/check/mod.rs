@@ -4,6 +4,7 @@
 //! an author sees every problem of a schema set in one run.
 
 mod coherence;
+mod examples;
 mod names;
 mod params;
 mod rules;
@@ -22,6 +23,7 @@ pub fn run(ir: &Ir, loaded: &Loaded, problems: &mut Problems) {
     claims_shape(ir, problems);
     params::claims(ir, problems);
     names::check(ir, problems);
+    examples::check(loaded, problems);
     for ch in &ir.channels {
         let cx = Cx { ir, ch, loaded };
         params::check(&cx, problems);
