@@ -10,6 +10,9 @@
 //! | `<prefix>:{session:<sid>}` | hash | a kept session: `sub`, `account`, `data` |
 //! | `<prefix>:{owner:<kind>:<id>}` | string | the owning account |
 //! | `<prefix>:boot` | string | Unix time this Redis' data began (a `since` older than it cannot be served) |
+//! | `<prefix>:ingest:markers` | pub/sub channel | position markers of the ingest connections (see [`ingest`](super::ingest)) |
+//! | `<prefix>:ingest:lease` | string | the node that ingests first (its token), with a TTL |
+//! | `<prefix>:{ingest:<marker>}:claims` | hash | broadcasts after a marker already ingested or refused: `<n>:<channel>` → node |
 
 /// Builds names under one prefix.
 #[derive(Debug, Clone)]
@@ -57,6 +60,21 @@ impl Keys {
     pub fn boot(&self) -> String {
         format!("{}:boot", self.prefix)
     }
+
+    /// The channel ingest markers are published on.
+    pub fn ingest_markers(&self) -> String {
+        format!("{}:ingest:markers", self.prefix)
+    }
+
+    /// The ingest lease.
+    pub fn ingest_lease(&self) -> String {
+        format!("{}:ingest:lease", self.prefix)
+    }
+
+    /// The claims of the broadcasts received after `marker`.
+    pub fn ingest_claims(&self, marker: &str) -> String {
+        format!("{}:{{ingest:{marker}}}:claims", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +90,7 @@ mod tests {
         assert_eq!(k.stream_of_channel("cw:{notifications:acc1}"), Some("notifications:acc1"));
         assert_eq!(k.stream_of_channel("other:{x}"), None);
         assert_eq!(k.owner("workflow", "w1"), "cw:{owner:workflow:w1}");
+        assert_eq!(k.ingest_claims("m1"), "cw:{ingest:m1}:claims");
+        assert_eq!(k.stream_of_channel(&k.ingest_markers()), None);
     }
 }
