@@ -288,10 +288,14 @@ impl Ingest {
     }
 
     /// Which kind of broadcast a channel carries; `None` for what is no broadcast to a
-    /// stream (Rails' own `action_cable/<connection>` remote-disconnect channel).
+    /// stream (Rails' own `action_cable/<connection>` remote-disconnect channel, and this
+    /// deployment's own channels, which a pattern without a prefix may also match).
     fn source_of(&self, channel: &str, from_pattern: bool) -> Option<BroadcastSource> {
         if !from_pattern {
             return Some(BroadcastSource::AnycableRedis);
+        }
+        if self.keys.is_ours(channel) {
+            return None;
         }
         let stream = rails_stream(self.sources.rails_prefix.as_deref(), channel)?;
         (!stream.starts_with("action_cable/")).then_some(BroadcastSource::Rails)

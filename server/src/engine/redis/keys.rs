@@ -36,6 +36,11 @@ impl Keys {
         channel.strip_prefix(&self.prefix)?.strip_prefix(":{")?.strip_suffix('}')
     }
 
+    /// Whether a pub/sub channel is one of this deployment's own (a stream's, the markers).
+    pub fn is_ours(&self, channel: &str) -> bool {
+        channel.strip_prefix(&self.prefix).is_some_and(|rest| rest.starts_with(':'))
+    }
+
     /// The position hash of `stream`.
     pub fn meta(&self, stream: &str) -> String {
         format!("{}:{{{stream}}}:meta", self.prefix)
@@ -92,5 +97,6 @@ mod tests {
         assert_eq!(k.owner("workflow", "w1"), "cw:{owner:workflow:w1}");
         assert_eq!(k.ingest_claims("m1"), "cw:{ingest:m1}:claims");
         assert_eq!(k.stream_of_channel(&k.ingest_markers()), None);
+        assert!(k.is_ours(&k.ingest_markers()) && k.is_ours("cw:{notifications:acc1}") && !k.is_ours("cwx:a") && !k.is_ours("notifications:1"));
     }
 }
