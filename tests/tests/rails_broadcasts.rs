@@ -272,11 +272,14 @@ async fn rails_broadcasts_are_ingested_once_by_three_nodes_also_when_the_ingesti
     let (dead, next, last) = (order[0], order[1], order[2]);
     // Rails broadcasts 20, 20 ms apart; the node is killed once its subscribers got 5.
     let batch: Vec<(String, Value)> = (30..50).map(|n| (stream.clone(), rails_notification(account, &format!("r{n}")))).collect();
+    let survivors_ingested = async || ingest(nodes[next]).await["ingested"].as_u64().unwrap_or(0) + ingest(nodes[last]).await["ingested"].as_u64().unwrap_or(0);
+    let before = survivors_ingested().await;
     let url = redis.url();
     let rails = std::thread::spawn(move || rails_broadcast_every(&url, &batch, 20));
     let (_, on_dead) = subs.iter_mut().find(|(i, _)| *i == dead).expect("a subscriber there");
     assert_eq!(offsets(&ext::next_places(on_dead, 5).await), (34..=38).collect::<Vec<_>>());
     let _ = Command::new("kill").arg("-KILL").arg(nodes[dead].pid().expect("running").to_string()).status();
+    let took_over = !rails.is_finished();
     rails.join().expect("ruby");
     subs.retain(|(i, _)| *i != dead);
     let want: Vec<String> = (30..50).map(|n| format!("r{n}")).collect();
@@ -284,26 +287,49 @@ async fn rails_broadcasts_are_ingested_once_by_three_nodes_also_when_the_ingesti
         let got = ext::next_places(s, 20).await;
         assert_eq!((offsets(&got), ids(&got)), ((34..=53).collect::<Vec<_>>(), want.clone()), "nothing lost, nothing twice after the crash");
     }
+    let after = survivors_ingested().await;
+    if took_over {
+        assert!(after > before, "the survivors ingested what the dead node never saw");
+    }
+    eprintln!("crash: the survivors ingested {} of the 20 (killed before Rails was done: {took_over})", after - before);
     let survivors = [nodes[next], nodes[last]];
     ingest_ready(&survivors).await;
 
-    // The new ingesting node drains (SIGTERM) while Rails broadcasts: it hands over.
+    // The new ingesting node drains (SIGTERM) while Rails broadcasts, 50 ms apart: it hands over.
     let primary = if ingest(nodes[next]).await["role"] == "primary" { next } else { last };
+    let remaining = if primary == next { last } else { next };
+    let before = ingest(nodes[remaining]).await["ingested"].as_u64().expect("a count");
     let batch: Vec<(String, Value)> = (50..70).map(|n| (stream.clone(), rails_notification(account, &format!("r{n}")))).collect();
     let url = redis.url();
-    let rails = std::thread::spawn(move || rails_broadcast_every(&url, &batch, 20));
+    let rails = std::thread::spawn(move || rails_broadcast_every(&url, &batch, 50));
     let (_, on_primary) = subs.iter_mut().find(|(i, _)| *i == primary).expect("a subscriber there");
     assert_eq!(offsets(&ext::next_places(on_primary, 5).await), (54..=58).collect::<Vec<_>>());
+    let pid = nodes[primary].pid().expect("running");
     nodes[primary].sigterm();
+    // Its clients go away (as browsers told `server_restart` do), so its drain ends soon.
+    subs.retain(|(i, _)| *i != primary);
+    let gone = cableway_tests::wait::poll_async(Duration::from_secs(40), || exited(pid).then_some(())).await;
+    assert!(gone.is_some(), "the drained node exits");
+    // When it was gone before Rails was done, what came after is the other node's.
+    let handed_over = !rails.is_finished();
     rails.join().expect("ruby");
-    let remaining = if primary == next { last } else { next };
     let want: Vec<String> = (50..70).map(|n| format!("r{n}")).collect();
-    for (_, s) in subs.iter_mut().filter(|(i, _)| *i == remaining) {
+    for (_, s) in &mut subs {
         let got = ext::next_places(s, 20).await;
         assert_eq!((offsets(&got), ids(&got)), ((54..=73).collect::<Vec<_>>(), want.clone()), "nothing lost, nothing twice across the drain");
         assert!(s.round_trip().await.iter().all(|f| ext::at(f).is_none()));
     }
     assert_eq!(redis.cli(&["XLEN", &format!("cableway:{{{stream}}}:log")]), "73");
+    let after = ingest(nodes[remaining]).await["ingested"].as_u64().expect("a count");
+    if handed_over {
+        assert!(after > before, "the remaining node ingested what came after the drain ({before} → {after})");
+    }
+    eprintln!("drain: the remaining node ingested {} of the 20 (exited before Rails was done: {handed_over})", after - before);
+}
+
+/// Whether process `pid` has exited (gone, or a zombie its parent has not reaped yet).
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
 }
 
 #[test]

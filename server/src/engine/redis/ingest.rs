@@ -25,9 +25,11 @@
 //!   published or claimed, so the order Rails published in is kept on every stream.
 //!
 //! When the lease holder dies, the others still hold everything it had not published, and
-//! publish it [`STANDBY_DELAY`] after receiving it; when it drains (SIGTERM) it releases the
-//! lease. Nothing is lost either way while another node listens; a broadcast it published
-//! and then died is claimed, so it is not published again. What Redis pub/sub delivered to no
+//! publish it [`STANDBY_DELAY`] after receiving it. When it drains (SIGTERM) it goes on
+//! ingesting while its sessions drain, then stops and tries to release the lease before the
+//! process exits (else it expires within 3 s); what it left is published by
+//! the others the same way. Nothing is lost either way while another node listens; a
+//! broadcast it published and then died is claimed, so it is not published again. What Redis pub/sub delivered to no
 //! node (Redis restarting, every node down) is gone, as it is for Rails itself.
 
 use std::collections::HashMap;
@@ -159,7 +161,7 @@ pub struct Ingest {
     pub sources: Sources,
     /// Counters.
     pub stats: Arc<IngestStats>,
-    /// Stops everything; the lease is released.
+    /// Stops everything; the lease is then released if the process lives long enough.
     pub shutdown: CancellationToken,
 }
 
