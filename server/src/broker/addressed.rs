@@ -13,7 +13,7 @@
 //! 3. The candidates are the events named `event`, of the channels whose templates matched,
 //!    that have a `publish_to` template matching the stream. None: refused (`unknown_event`).
 //!    Several: the one whose matching `publish_to` template has the most literal text wins
-//!    (`mission:account:{…}` over `mission:{…}`); a tie is refused (`ambiguous`).
+//!    (`devops_pipeline_{…}` over `devops_{…}` for `devops_pipeline_5`); a tie is refused (`ambiguous`).
 //! 4. The payload is validated against the event's schema (`invalid_payload`), its stream keys
 //!    rendered (`invalid_stream_key`), and the stream must be one of them (`stream_mismatch`):
 //!    a broadcast cannot reach a stream its own payload does not publish to.
@@ -204,13 +204,11 @@ pub fn prepare(stream: &str, message: &str) -> Result<Addressed, Refusal> {
             }
         }
     }
-    let best = candidates.iter().map(|(_, _, s)| *s).max();
-    let chosen: Vec<_> = candidates.iter().filter(|(_, _, s)| Some(*s) == best).collect();
-    let (channel, event) = match chosen.as_slice() {
-        [] => return Err(refuse(template, Reason::UnknownEvent(event))),
-        [(c, e, _)] => (*c, *e),
-        many => {
-            let channels = many.iter().map(|(c, _, _)| c.name).collect::<Vec<_>>().join(", ");
+    let (channel, event) = match pick(candidates.iter().map(|(c, e, s)| ((*c, *e), *s))) {
+        Pick::None => return Err(refuse(template, Reason::UnknownEvent(event))),
+        Pick::One(chosen) => chosen,
+        Pick::Tie(many) => {
+            let channels = many.iter().map(|(c, _)| c.name).collect::<Vec<_>>().join(", ");
             return Err(refuse(template, Reason::Ambiguous { event, channels }));
         }
     };
@@ -229,6 +227,35 @@ pub fn prepare(stream: &str, message: &str) -> Result<Addressed, Refusal> {
     }
     publication.streams = vec![stream.to_owned()];
     Ok(Addressed { publication, template })
+}
+
+/// What [`pick`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Pick<T> {
+    None,
+    One(T),
+    Tie(Vec<T>),
+}
+
+/// Rule 3's choice among candidates with their specificity (the literal length of their
+/// matching `publish_to` template): the most specific one, unless several share it.
+fn pick<T>(candidates: impl Iterator<Item = (T, usize)>) -> Pick<T> {
+    let mut best: Vec<T> = Vec::new();
+    let mut top = 0;
+    for (c, specific) in candidates {
+        if best.is_empty() || specific > top {
+            best.clear();
+            top = specific;
+            best.push(c);
+        } else if specific == top {
+            best.push(c);
+        }
+    }
+    match best.len() {
+        0 => Pick::None,
+        1 => Pick::One(best.pop().expect("one")),
+        _ => Pick::Tie(best),
+    }
 }
 
 /// The `event` and `payload` of a message; the envelope's other fields are allowed and left
@@ -329,6 +356,23 @@ mod tests {
         assert!(!template_matches(&split("analytics:global"), "analytics:global2"));
         assert!(!template_matches(&parts, &format!("customer_updates_{}", "a".repeat(129))));
         assert!(leading_literals().contains(&"ai_orchestration:workflow_run:"));
+    }
+
+    /// A stream name that matches templates of two channels (a placeholder may hold `_`):
+    /// the event of the one whose `publish_to` template has more literal text is chosen; equal
+    /// literal text is a tie, refused as `ambiguous`.
+    #[test]
+    fn the_most_specific_template_wins_and_a_tie_is_refused() {
+        let stream = "devops_pipeline_5";
+        let broad = split("devops_{payload.scope}");
+        let narrow = split("devops_pipeline_{payload.pipeline_id}");
+        assert!(template_matches(&broad, stream) && template_matches(&narrow, stream), "both match");
+        let candidates = [("BroadChannel", literal_len(&broad)), ("PipelineChannel", literal_len(&narrow))];
+        assert_eq!(pick(candidates.into_iter()), Pick::One("PipelineChannel"));
+        assert_eq!(pick(candidates.into_iter().rev()), Pick::One("PipelineChannel"), "whatever the order");
+        let same = [("A", literal_len(&narrow)), ("B", literal_len(&split("devops_pipeline_{payload.id}")))];
+        assert_eq!(pick(same.into_iter()), Pick::Tie(vec!["A", "B"]));
+        assert_eq!(pick(std::iter::empty::<(&str, usize)>()), Pick::None);
     }
 
     /// For a stream of every declared template, the events that publish there never tie:
