@@ -11,9 +11,11 @@
 //!   subscriber. A node that (re)connects publishes a *marker* on `<prefix>:ingest:markers`
 //!   (the lease holder also does every 5 s); every node sees it at the same point of that
 //!   order. So "the n-th message on channel C after marker M" names one broadcast on every node
-//!   that was connected since M. A node that has seen no marker since it connected names
-//!   nothing and ingests nothing (others do; a lone node misses what arrives in the one
-//!   round trip between its `SUBSCRIBE` and its marker).
+//!   that was connected since M. A node counts from its own marker on, which it publishes
+//!   once every subscription of the connection is confirmed (an earlier marker could be
+//!   followed by a broadcast it never received); what it receives before names nothing and
+//!   is left to the others (a lone node misses what arrives in the one round trip between
+//!   its `SUBSCRIBE` and its marker).
 //! - **A claim in the publish.** The name is a field of the marker's claims hash; the publish
 //!   script sets it with `HSETNX` in the same atomic step as the offset, the history entry and
 //!   the fan-out, and publishes nothing when it was set (see [`publisher`](super::publisher)).
@@ -235,8 +237,7 @@ impl Ingest {
         self.stats.connected.store(true, Ordering::Relaxed);
         tracing::info!(marker = %mine, "Redis ingest connection up");
 
-        let mut claims: Option<String> = None;
-        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut names = Names::new(mine);
         let mut overflowing = false;
         let mut ping = tokio::time::interval(Duration::from_secs(1));
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -252,21 +253,16 @@ impl Ingest {
                         continue;
                     }
                     if channel == markers {
-                        let marker = String::from_utf8_lossy(msg.get_payload_bytes()).into_owned();
-                        claims = Some(self.keys.ingest_claims(&marker));
-                        counts.clear();
+                        names.marker(&String::from_utf8_lossy(msg.get_payload_bytes()));
                         continue;
                     }
                     let Some(source) = self.source_of(channel, msg.from_pattern()) else { continue };
-                    let Some(claims) = &claims else {
+                    let Some((marker, field)) = names.name(channel) else {
                         self.stats.unpositioned.fetch_add(1, Ordering::Relaxed);
                         continue;
                     };
-                    let n = counts.entry(channel.to_owned()).or_insert(0);
-                    let field = format!("{n}:{channel}");
-                    *n += 1;
                     self.stats.received.fetch_add(1, Ordering::Relaxed);
-                    let item = Received { claims: claims.clone(), field, source, channel: channel.to_owned(), payload: msg.get_payload_bytes().to_vec(), at: Instant::now() };
+                    let item = Received { claims: self.keys.ingest_claims(marker), field, source, channel: channel.to_owned(), payload: msg.get_payload_bytes().to_vec(), at: Instant::now() };
                     match queue.try_send(item) {
                         Ok(()) => overflowing = false,
                         Err(_) => {
@@ -455,6 +451,43 @@ impl Ingest {
     }
 }
 
+/// Names the broadcasts one ingest connection receives: `<n>:<channel>` under the last marker.
+///
+/// Markers count only from this connection's own one on, which it published after every
+/// subscription was confirmed: a marker that arrived before (while a `PSUBSCRIBE` was still
+/// on its way) could be followed by a broadcast this connection never received, and every
+/// name after it would then differ from the other nodes'.
+struct Names {
+    mine: String,
+    current: Option<String>,
+    counts: HashMap<String, u64>,
+}
+
+impl Names {
+    fn new(mine: String) -> Names {
+        Names { mine, current: None, counts: HashMap::new() }
+    }
+
+    /// A marker arrived.
+    fn marker(&mut self, id: &str) {
+        if self.current.is_none() && id != self.mine {
+            return;
+        }
+        self.current = Some(id.to_owned());
+        self.counts.clear();
+    }
+
+    /// The marker and field of the next broadcast on `channel`; `None` before this
+    /// connection's own marker.
+    fn name(&mut self, channel: &str) -> Option<(&str, String)> {
+        let marker = self.current.as_deref()?;
+        let n = self.counts.entry(channel.to_owned()).or_insert(0);
+        let field = format!("{n}:{channel}");
+        *n += 1;
+        Some((marker, field))
+    }
+}
+
 /// The stream of a Rails channel: the name after `<prefix>:` (the whole name without a prefix).
 fn rails_stream<'a>(prefix: Option<&str>, channel: &'a str) -> Option<&'a str> {
     match prefix {
@@ -500,6 +533,19 @@ mod tests {
         assert!(anycable_broadcasts(r#"{"command":"disconnect","payload":{}}"#).is_err());
         assert!(anycable_broadcasts(r#"{"stream":"s","data":{}}"#).is_err());
         assert!(anycable_broadcasts("nope").is_err());
+    }
+
+    #[test]
+    fn names_count_per_channel_from_the_own_marker_on() {
+        let mut names = Names::new("mine".into());
+        names.marker("earlier");
+        assert_eq!(names.name("app:a"), None, "a marker before the own one names nothing");
+        names.marker("mine");
+        assert_eq!(names.name("app:a"), Some(("mine", "0:app:a".to_owned())));
+        assert_eq!(names.name("app:b"), Some(("mine", "0:app:b".to_owned())));
+        assert_eq!(names.name("app:a"), Some(("mine", "1:app:a".to_owned())));
+        names.marker("later");
+        assert_eq!(names.name("app:a"), Some(("later", "0:app:a".to_owned())), "every later marker restarts the counts");
     }
 
     #[test]
