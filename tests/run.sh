@@ -2,7 +2,8 @@
 # Runs every Cableway test on a fresh machine, installing what the tests need first:
 # the npm packages of tests/node (TypeScript, the official ActionCable clients,
 # playwright-core) and server/debug-ui (esbuild, ajv), and, when they are missing,
-# redis-server, openssl (a TLS-only Redis for the multi-node tests) and chromium from apt.
+# redis-server, openssl (a TLS-only Redis for the multi-node tests), chromium and Rails'
+# ActionCable (ruby-actioncable, ruby-redis) from apt.
 # CI calls this through .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,12 @@ fi
 # The multi-node tests make a CA and a certificate for a TLS-only Redis (rediss://).
 if ! command -v openssl >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+fi
+
+# The Rails test (tests/tests/rails_broadcasts.rs) broadcasts with Rails' own ActionCable
+# and its Redis adapter: Debian's ruby-actioncable (6.1) and ruby-redis.
+if ! ruby -e 'require "action_cable"; require "redis"' >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby ruby-actioncable ruby-redis
 fi
 
 # kosoku (PyPI) runs the Autobahn WebSocket suite (tests/tests/autobahn.rs), from a venv

@@ -7,7 +7,9 @@
 //! positioned message to its hub (the envelope encoded once, one frame per group). A batch
 //! is all-or-nothing on validation.
 
+pub mod addressed;
 pub mod envelope;
+pub mod refused;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -9,6 +9,7 @@ use super::auth::AuthConfig;
 use super::backend::BackendConfig;
 use super::limits::Limits;
 use super::observability::Observability;
+use super::rails::RailsConfig;
 use super::redis::RedisConfig;
 use super::secret::Secret;
 use super::server::ServerConfig;
@@ -36,6 +37,8 @@ pub struct Config {
     pub observability: Observability,
     /// `[redis]`: the engine for several nodes.
     pub redis: RedisConfig,
+    /// `[rails]`: broadcasts of an unchanged Rails app, from Redis.
+    pub rails: RailsConfig,
     /// Variables whose values `--dev` generated at random (say so at startup, without the
     /// values).
     #[serde(skip)]

@@ -50,6 +50,7 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         timeouts: extract(&figment, Some("timeouts"))?,
         observability: extract(&figment, Some("observability"))?,
         redis: extract(&figment, Some("redis"))?,
+        rails: extract(&figment, Some("rails"))?,
         generated: Vec::new(),
         warnings,
     };
@@ -125,6 +126,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     config.backend.validate()?;
     config.redis.validate()?;
+    config.rails.validate(config.redis.url().is_some())?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.server.log) {
         let label = registry::by_key("log").map_or_else(|| "log".to_owned(), registry::Setting::label);
         return Err(ConfigError::invalid(label, format!("not a log filter ({e}); expected e.g. info or info,cableway=debug")));

@@ -1,7 +1,7 @@
 //! Server configuration: what `cableway serve` runs with, and where each setting comes from.
 //!
 //! A setting is a field of one component ([`ServerConfig`], [`BackendConfig`], [`AuthConfig`],
-//! [`Limits`], [`Timeouts`], [`Observability`], [`RedisConfig`]), with its default in the component's `Default`
+//! [`Limits`], [`Timeouts`], [`Observability`], [`RedisConfig`], [`RailsConfig`]), with its default in the component's `Default`
 //! and its meaning in its doc comment. Its TOML key, environment variable and flag follow from the field (see
 //! [`registry`], which lists them all); adding a setting is adding a field.
 //!
@@ -56,6 +56,9 @@
 //! [redis]                         # variables CABLEWAY_REDIS_<KEY>; unset url: one node
 //! url = "redis://:password@redis:6379/0"  # prefer CABLEWAY_REDIS_URL (it holds the password)
 //! key_prefix = "cableway"
+//! [rails]                         # variables CABLEWAY_RAILS_<KEY>; needs [redis] url
+//! broadcasts = true               # take ActionCable.server.broadcast from Redis
+//! channel_prefix = "app_production"       # config/cable.yml's channel_prefix
 //! ```
 
 mod args;
@@ -67,6 +70,7 @@ mod layers;
 mod limits;
 mod load;
 mod observability;
+mod rails;
 mod redis;
 pub mod registry;
 mod secret;
@@ -82,6 +86,7 @@ pub use error::ConfigError;
 pub use limits::Limits;
 pub use load::{load_auth, process_env};
 pub use observability::{LogFormat, Observability};
+pub use rails::RailsConfig;
 pub use redis::RedisConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;

@@ -16,7 +16,7 @@ pub struct ServerConfig {
     /// Address to listen on.
     #[serde(deserialize_with = "socket_addr")]
     pub bind: SocketAddr,
-    /// Bearer key of the publish endpoints (`POST /broadcast`, `PUT /resources`), at least 32 bytes.
+    /// Bearer key of the publish endpoints (`POST /broadcast`, `POST /_broadcast`, `PUT /resources`), at least 32 bytes.
     pub publisher_key: Secret,
     /// Allowed browser Origins, each exactly `scheme://host[:port]` (the variable takes a comma-separated list); `--dev` with none allows any.
     #[serde(deserialize_with = "origins")]

@@ -1,10 +1,11 @@
-//! HTTP: the router. `GET /cable` (WebSocket), `POST /broadcast`, `PUT /resources/{kind}/{id}`,
+//! HTTP: the router. `GET /cable` (WebSocket), `POST /broadcast`, `POST /_broadcast` (AnyCable's format), `PUT /resources/{kind}/{id}`,
 //! `GET /health` (liveness, with the engine's state), `GET /ready` (whether a load balancer
 //! should send traffic here); the debug page at `/` when it is on; `GET /metrics` on its own listener.
 //! Request logs carry the path only, never the query (tokens travel there); the publisher
 //! endpoints log one access line each, with outcome and time.
 
 mod access_log;
+mod anycable;
 mod cable;
 mod debug;
 mod error;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(debug_page)
         .route("/cable", get(cable::upgrade))
         .route("/broadcast", post(publish::broadcast).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("published", access_log::access_log)))
+        .route("/_broadcast", post(anycable::broadcast).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("published", access_log::access_log)))
         .route("/resources/{kind}/{id}", put(resources::record).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("recorded", access_log::access_log)))
         .route("/health", get(health))
         .route("/ready", get(ready))

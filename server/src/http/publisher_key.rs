@@ -1,4 +1,4 @@
-//! The publisher key: what `POST /broadcast` and `PUT /resources` require, as
+//! The publisher key: what `POST /broadcast`, `POST /_broadcast` and `PUT /resources` require, as
 //! `Authorization: Bearer <key>` (the scheme in any case, RFC 9110 §11.1). Checked by a
 //! middleware in front of the handler, so a request without it is answered before any of
 //! its body is read.

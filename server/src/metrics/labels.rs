@@ -139,6 +139,62 @@ impl EventLabel {
     }
 }
 
+/// Where each channel's stream templates start in the flat list of every template.
+static TEMPLATE_OFFSETS: LazyLock<Vec<usize>> = LazyLock::new(|| {
+    let mut offsets = Vec::with_capacity(REGISTRY.len() + 1);
+    let mut next = 0;
+    for c in REGISTRY {
+        offsets.push(next);
+        next += c.streams.len();
+    }
+    offsets.push(next);
+    offsets
+});
+
+/// A declared subscribe-side stream template as a label value (as written in its channel
+/// file, `ai_orchestration:workflow_run:{params.id}`), or `unmatched` for a stream name that
+/// matches none. Templates are numbered channel by channel, in declaration order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TemplateLabel(u16);
+
+impl TemplateLabel {
+    /// A stream name that matches no declared template.
+    pub const UNMATCHED: TemplateLabel = TemplateLabel(u16::MAX);
+
+    /// Template `index` of `channel`'s `streams`.
+    pub fn of(channel: &ChannelDescriptor, index: usize) -> TemplateLabel {
+        let c = REGISTRY.iter().position(|r| std::ptr::eq(*r, channel)).or_else(|| REGISTRY.iter().position(|r| r.name == channel.name));
+        match c {
+            Some(c) if index < REGISTRY[c].streams.len() => TemplateLabel((TEMPLATE_OFFSETS[c] + index) as u16),
+            _ => TemplateLabel::UNMATCHED,
+        }
+    }
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        if self == TemplateLabel::UNMATCHED {
+            return "unmatched";
+        }
+        let i = self.0 as usize;
+        let c = TEMPLATE_OFFSETS.partition_point(|&start| start <= i) - 1;
+        REGISTRY[c].streams[i - TEMPLATE_OFFSETS[c]]
+    }
+
+    /// Slots of a per-template family: every declared template and `unmatched`.
+    pub(crate) fn slots() -> usize {
+        TEMPLATE_OFFSETS[REGISTRY.len()] + 1
+    }
+
+    /// This label's slot (also the key of per-template state elsewhere, such as log limits).
+    pub(crate) fn slot(self) -> usize {
+        if self == TemplateLabel::UNMATCHED {
+            TEMPLATE_OFFSETS[REGISTRY.len()]
+        } else {
+            self.0 as usize
+        }
+    }
+}
+
 /// Declares a closed set of label values: the enum, its `ALL` list and `as_str`.
 macro_rules! label_set {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $value:literal,)+ }) => {
@@ -281,6 +337,45 @@ label_set! {
     }
 }
 
+label_set! {
+    /// Where a stream-addressed broadcast came from (`cableway_stream_broadcasts_total{source}`).
+    BroadcastSource {
+        /// Rails' ActionCable Redis adapter (`<channel_prefix>:<stream>`).
+        Rails => "rails",
+        /// AnyCable's Redis broadcast channel (`__anycable__`).
+        AnycableRedis => "anycable_redis",
+        /// AnyCable's HTTP format (`POST /_broadcast`).
+        AnycableHttp => "anycable_http",
+    }
+}
+
+label_set! {
+    /// What a stream-addressed broadcast came to (`cableway_stream_broadcasts_total{outcome}`):
+    /// delivered, or the reason it was refused.
+    BroadcastOutcome {
+        /// Matched, validated and published to its stream.
+        Delivered => "delivered",
+        /// The message is not JSON, not an object, or has no `event` and `payload`.
+        NotAnEvent => "not_an_event",
+        /// The message carries a key the envelope does not declare.
+        UndeclaredField => "undeclared_field",
+        /// The stream name matches no declared stream template.
+        UnknownStream => "unknown_stream",
+        /// No event of that name publishes to the stream.
+        UnknownEvent => "unknown_event",
+        /// Several events of that name publish to the stream, equally specifically.
+        Ambiguous => "ambiguous",
+        /// The payload does not match the event's schema.
+        InvalidPayload => "invalid_payload",
+        /// A stream key of the event cannot be built from the payload.
+        InvalidStreamKey => "invalid_stream_key",
+        /// The payload publishes to other streams than the one broadcast to.
+        StreamMismatch => "stream_mismatch",
+        /// The engine did not take it (Redis unreachable); nothing was delivered.
+        Unavailable => "unavailable",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +411,21 @@ mod tests {
         assert!(seen.insert(nowhere.slot()));
         assert_eq!(seen.len(), EventLabel::slots());
         assert!(seen.iter().all(|&s| s < EventLabel::slots()));
+    }
+
+    #[test]
+    fn every_stream_template_has_its_own_slot() {
+        let mut seen = std::collections::HashSet::new();
+        for c in REGISTRY {
+            for (i, source) in c.streams.iter().enumerate() {
+                let label = TemplateLabel::of(c, i);
+                assert_eq!(label.as_str(), *source);
+                assert!(seen.insert(label.slot()), "{} shares a slot", source);
+            }
+            assert_eq!(TemplateLabel::of(c, c.streams.len()), TemplateLabel::UNMATCHED);
+        }
+        assert_eq!(TemplateLabel::UNMATCHED.as_str(), "unmatched");
+        assert!(seen.insert(TemplateLabel::UNMATCHED.slot()));
+        assert_eq!(seen.len(), TemplateLabel::slots());
     }
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-pub use labels::{ChannelLabel, CommandLabel, ConnectionOutcome, EventLabel, GapOutcome, PublicationOutcome, ReplayOutcome, ResumeOutcome, SentKind};
+pub use labels::{BroadcastOutcome, BroadcastSource, ChannelLabel, CommandLabel, ConnectionOutcome, EventLabel, GapOutcome, PublicationOutcome, ReplayOutcome, ResumeOutcome, SentKind, TemplateLabel};
 
 /// Every metric: name, help and kind. The exposition's `# HELP` lines come from here.
 mod names {
@@ -54,6 +54,7 @@ mod names {
     pub(super) const REDIS_UP: &str = "cableway_redis_up";
     pub(super) const REDIS_GAPS: &str = "cableway_redis_pubsub_gaps_total";
     pub(super) const REDIS_CALL: &str = "cableway_redis_call_seconds";
+    pub(super) const STREAM_BROADCASTS: &str = "cableway_stream_broadcasts_total";
     pub(super) const BUILD_INFO: &str = "cableway_build_info";
 
     /// `(name, help)` of every metric, in exposition order.
@@ -79,6 +80,7 @@ mod names {
         (REDIS_UP, "1 while the Redis engine is connected, 0 while it is not."),
         (REDIS_GAPS, "Redis pub/sub gaps, by outcome."),
         (REDIS_CALL, "Seconds of one Redis call, by operation."),
+        (STREAM_BROADCASTS, "Stream-addressed broadcasts (Rails' Redis adapter, AnyCable's format), by source, declared stream template and outcome."),
         (BUILD_INFO, "Always 1; the labels are this binary's version and its schema version."),
     ];
 }
@@ -155,6 +157,7 @@ struct Metrics {
     redis_up: OnceLock<Gauge>,
     redis_gaps: Family<Counter>,
     redis_calls: Family<Histogram>,
+    stream_broadcasts: Family<Counter>,
 }
 
 /// Reasons a subscription is rejected; one slot each per channel.
@@ -205,6 +208,7 @@ impl Metrics {
             redis_up: OnceLock::new(),
             redis_gaps: Family::new(names::REDIS_GAPS, GapOutcome::ALL.len()),
             redis_calls: Family::new(names::REDIS_CALL, OPEN_SET_SLOTS),
+            stream_broadcasts: Family::new(names::STREAM_BROADCASTS, BroadcastSource::ALL.len() * TemplateLabel::slots() * BroadcastOutcome::ALL.len()),
             handle: recorder.handle(),
             recorder,
         };
@@ -371,6 +375,13 @@ pub fn redis_gap(outcome: GapOutcome) {
 pub fn redis_call(op: &'static str, took: Duration) {
     let m = &*METRICS;
     m.open_slot(&m.redis_calls, "op", op, &REDIS_OPS).record(took.as_secs_f64());
+}
+
+/// A stream-addressed broadcast from `source` to a stream of `template` came to `outcome`.
+pub fn stream_broadcast(source: BroadcastSource, template: TemplateLabel, outcome: BroadcastOutcome) {
+    let m = &*METRICS;
+    let slot = (source.slot() * TemplateLabel::slots() + template.slot()) * BroadcastOutcome::ALL.len() + outcome.slot();
+    m.slot(&m.stream_broadcasts, slot, || vec![("source", source.as_str()), ("template", template.as_str()), ("outcome", outcome.as_str())]).increment(1);
 }
 
 /// Figures read from the server's state when the exposition is rendered.

@@ -10,6 +10,9 @@
 //! | `<prefix>:{session:<sid>}` | hash | a kept session: `sub`, `account`, `data` |
 //! | `<prefix>:{owner:<kind>:<id>}` | string | the owning account |
 //! | `<prefix>:boot` | string | Unix time this Redis' data began (a `since` older than it cannot be served) |
+//! | `<prefix>:ingest:markers` | pub/sub channel | position markers of the ingest connections (see [`ingest`](super::ingest)) |
+//! | `<prefix>:ingest:lease` | string | the node that ingests first (its token), with a TTL |
+//! | `<prefix>:{ingest:<marker>}:claims` | hash | broadcasts after a marker already ingested or refused: `<n>:<channel>` → node |
 
 /// Builds names under one prefix.
 #[derive(Debug, Clone)]
@@ -31,6 +34,11 @@ impl Keys {
     /// The stream a pub/sub channel name belongs to, if it is one of ours.
     pub fn stream_of_channel<'a>(&self, channel: &'a str) -> Option<&'a str> {
         channel.strip_prefix(&self.prefix)?.strip_prefix(":{")?.strip_suffix('}')
+    }
+
+    /// Whether a pub/sub channel is one of this deployment's own (a stream's, the markers).
+    pub fn is_ours(&self, channel: &str) -> bool {
+        channel.strip_prefix(&self.prefix).is_some_and(|rest| rest.starts_with(':'))
     }
 
     /// The position hash of `stream`.
@@ -57,6 +65,21 @@ impl Keys {
     pub fn boot(&self) -> String {
         format!("{}:boot", self.prefix)
     }
+
+    /// The channel ingest markers are published on.
+    pub fn ingest_markers(&self) -> String {
+        format!("{}:ingest:markers", self.prefix)
+    }
+
+    /// The ingest lease.
+    pub fn ingest_lease(&self) -> String {
+        format!("{}:ingest:lease", self.prefix)
+    }
+
+    /// The claims of the broadcasts received after `marker`.
+    pub fn ingest_claims(&self, marker: &str) -> String {
+        format!("{}:{{ingest:{marker}}}:claims", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +95,8 @@ mod tests {
         assert_eq!(k.stream_of_channel("cw:{notifications:acc1}"), Some("notifications:acc1"));
         assert_eq!(k.stream_of_channel("other:{x}"), None);
         assert_eq!(k.owner("workflow", "w1"), "cw:{owner:workflow:w1}");
+        assert_eq!(k.ingest_claims("m1"), "cw:{ingest:m1}:claims");
+        assert_eq!(k.stream_of_channel(&k.ingest_markers()), None);
+        assert!(k.is_ours(&k.ingest_markers()) && k.is_ours("cw:{notifications:acc1}") && !k.is_ours("cwx:a") && !k.is_ours("notifications:1"));
     }
 }

@@ -7,13 +7,15 @@
 //!   the history, the position check, joins;
 //! - [`history`]: replays and gap reads; [`sessions`], [`owners`]: shared state;
 //! - [`calls`]: the command connection, every call under the timeout; [`keys`], [`wire`]:
-//!   names and the pub/sub payload; [`stats`]: what `/health` and metrics read.
+//!   names and the pub/sub payload; [`stats`]: what `/health` and metrics read;
+//! - [`ingest`]: broadcasts Rails and AnyCable publish on Redis, each published once.
 //!
 //! A node delivers from pub/sub only, its own publications included, so every node
 //! delivers a stream in the same order.
 
 pub mod calls;
 pub mod history;
+pub mod ingest;
 pub mod keys;
 pub mod owners;
 pub mod publisher;
@@ -53,6 +55,7 @@ pub struct RedisEngine {
     sessions: sessions::RedisSessions,
     owners: Arc<owners::RedisOwners>,
     url: String,
+    ingest: Option<Arc<ingest::IngestStats>>,
     shutdown: CancellationToken,
 }
 
@@ -78,16 +81,22 @@ impl RedisEngine {
         let (commands, commands_rx) = tokio::sync::mpsc::unbounded_channel();
         let streams = Streams::new(hub, node.clone(), stats.clone(), calls.clone(), keys.clone(), commands);
         let shutdown = CancellationToken::new();
-        let task = pubsub::PubSubTask { client, streams: streams.clone(), keys: keys.clone(), calls: calls.clone(), stats: stats.clone(), timeout: redis.call_timeout, shutdown: shutdown.clone() };
+        let task = pubsub::PubSubTask { client: client.clone(), streams: streams.clone(), keys: keys.clone(), calls: calls.clone(), stats: stats.clone(), timeout: redis.call_timeout, shutdown: shutdown.clone() };
         tokio::spawn(task.run(commands_rx));
         tokio::spawn(watch(streams.clone(), calls.clone(), stats.clone(), shutdown.clone(), redis.position_check_interval));
-        let context = ScriptContext { keys: keys.clone(), node, meta_ttl: redis.meta_ttl, record_owners };
+        let context = ScriptContext { keys: keys.clone(), node: node.clone(), meta_ttl: redis.meta_ttl, record_owners };
         let publisher = Publisher::start(calls.clone(), context);
+        let ingest = config.rails.broadcasts.then(|| {
+            let stats = Arc::new(ingest::IngestStats::default());
+            let sources = ingest::Sources::of(&config.rails);
+            ingest::Ingest { client: client.clone(), calls: calls.clone(), keys: keys.clone(), publisher: publisher.clone(), node, sources, stats: stats.clone(), shutdown: shutdown.clone() }.start();
+            stats
+        });
         let sessions = sessions::RedisSessions::new(calls.clone(), keys.clone(), config.timeouts.session_ttl);
         let owners = Arc::new(owners::RedisOwners { calls: calls.clone(), keys: keys.clone() });
         let url = redis.redacted_url().unwrap_or_default();
         tracing::info!(url = %url, prefix = %redis.key_prefix, "Redis engine: several nodes share this Redis");
-        Ok(RedisEngine { calls, keys, stats, streams, publisher, sessions, owners, url, shutdown })
+        Ok(RedisEngine { calls, keys, stats, streams, publisher, sessions, owners, url, ingest, shutdown })
     }
 
     /// See [`Engine::publish`](super::Engine::publish).
@@ -165,6 +174,9 @@ impl RedisEngine {
         let mut v = self.stats.to_json();
         v["url"] = serde_json::json!(self.url);
         v["streams_subscribed"] = serde_json::json!(self.streams.len());
+        if let Some(ingest) = &self.ingest {
+            v["ingest"] = ingest.to_json();
+        }
         v
     }
 

@@ -3,6 +3,10 @@
 //! publisher sends, keeps its order across Redis. The queue is bounded and every request
 //! carries a deadline: while Redis is slow or gone, requests fail within the call timeout
 //! (503) instead of piling up.
+//!
+//! A publish may carry a [`Claim`] (an ingested broadcast, see [`ingest`](super::ingest)):
+//! the script then publishes only if no node claimed the same broadcast before, in the same
+//! atomic step, so that a broadcast every node receives is published once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,16 +26,30 @@ const PUBLISH: &str = include_str!("lua/publish.lua");
 /// Requests waiting for Redis on one node; past it, publishes fail at once (`Busy`).
 const QUEUE: usize = 1024;
 
-type Done = Box<dyn FnOnce(Result<Published, EngineError>) + Send>;
+/// `None`: the claim was taken by another node, nothing was published.
+type Done = Box<dyn FnOnce(Result<Option<Published>, EngineError>) + Send>;
 
 struct Job {
     pubs: Vec<Publication>,
     exclude: Option<SessionId>,
+    claim: Option<Claim>,
     deadline: Instant,
     done: Done,
 }
 
+/// Publish only if nobody did: field `field` of the hash `key` is set by the first publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The claims hash.
+    pub key: String,
+    /// The broadcast's field in it.
+    pub field: String,
+    /// How long the hash outlives its last claim.
+    pub ttl: Duration,
+}
+
 /// The sending side of the queue.
+#[derive(Clone)]
 pub struct Publisher {
     tx: mpsc::Sender<Job>,
     timeout: Duration,
@@ -59,7 +77,7 @@ impl Publisher {
             let script = redis::Script::new(PUBLISH);
             while let Some(job) = rx.recv().await {
                 // The budget runs from when the request was queued, not from its turn.
-                let result = match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude)).await {
+                let result = match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude, job.claim.as_ref())).await {
                     Ok(result) => result,
                     Err(_) => Err(EngineError::Timeout(timeout)),
                 };
@@ -71,7 +89,24 @@ impl Publisher {
 
     /// Queues a publish; `done` is called with its outcome, from the publishing task.
     pub fn submit(&self, pubs: Vec<Publication>, exclude: Option<SessionId>, done: impl FnOnce(Result<Published, EngineError>) + Send + 'static) {
-        let job = Job { pubs, exclude, deadline: Instant::now() + self.timeout, done: Box::new(done) };
+        let unclaimed = move |r: Result<Option<Published>, EngineError>| done(r.and_then(|p| p.ok_or_else(|| EngineError::Reply("a publish without a claim was answered as claimed".into()))));
+        self.enqueue(pubs, exclude, None, Box::new(unclaimed));
+    }
+
+    /// Publishes unless `claim` was taken; `Ok(None)` when it was (nothing was published).
+    ///
+    /// # Errors
+    /// [`EngineError`] when Redis did not take it (the claim is then not taken either).
+    pub async fn publish_claimed(&self, pubs: Vec<Publication>, claim: Claim) -> Result<Option<Published>, EngineError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(pubs, None, Some(claim), Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.await.unwrap_or(Err(EngineError::Busy))
+    }
+
+    fn enqueue(&self, pubs: Vec<Publication>, exclude: Option<SessionId>, claim: Option<Claim>, done: Done) {
+        let job = Job { pubs, exclude, claim, deadline: Instant::now() + self.timeout, done };
         if let Err(e) = self.tx.try_send(job) {
             let job = match e {
                 mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
@@ -93,8 +128,8 @@ impl Publisher {
     }
 }
 
-/// One script call for the whole request.
-async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[Publication], exclude: Option<SessionId>) -> Result<Published, EngineError> {
+/// One script call for the whole request; `None` when its claim was taken.
+async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[Publication], exclude: Option<SessionId>, claim: Option<&Claim>) -> Result<Option<Published>, EngineError> {
     let now = crate::auth::unix_now().max(0) as u64;
     let epoch = format!("{now:x}{:04x}", rand::random::<u16>());
     let messages: Vec<Arc<str>> = pubs.iter().map(Publication::message).collect();
@@ -108,8 +143,12 @@ async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[
     for (kind, id, _) in &facts {
         invocation.key(cx.keys.owner(kind, id));
     }
+    if let Some(claim) = claim {
+        invocation.key(&claim.key);
+    }
     invocation.arg(&epoch).arg(&*cx.node).arg(exclude.map(|s| s.0.to_string()).unwrap_or_default()).arg(now).arg(cx.meta_ttl.as_secs().max(1));
     invocation.arg(messages.len()).arg(entries.len()).arg(facts.len());
+    invocation.arg(claim.map_or("", |c| c.field.as_str())).arg(claim.map_or(1, |c| c.ttl.as_secs().max(1)));
     for m in &messages {
         invocation.arg(&**m);
     }
@@ -120,7 +159,11 @@ async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[
     for (_, _, account) in &facts {
         invocation.arg(account);
     }
-    let reply: Vec<Vec<Value>> = calls.script(&invocation).await?;
+    let reply: Value = calls.script(&invocation).await?;
+    if claim.is_some() && matches!(reply, Value::Int(0)) {
+        return Ok(None);
+    }
+    let reply: Vec<Vec<Value>> = redis::from_redis_value(reply).map_err(|e| EngineError::Reply(format!("the publish script answered {e}")))?;
     if reply.len() != entries.len() {
         return Err(EngineError::Reply(format!("the publish script answered {} positions for {} streams", reply.len(), entries.len())));
     }
@@ -134,5 +177,5 @@ async fn run(calls: &Calls, script: &redis::Script, cx: &ScriptContext, pubs: &[
         positions.push(AssignedPosition { stream: (*stream).to_owned(), epoch, offset });
     }
     let report = DeliveryReport { streams: Publication::streams_of(pubs), ..DeliveryReport::default() };
-    Ok(Published { report, positions })
+    Ok(Some(Published { report, positions }))
 }

@@ -2,16 +2,31 @@
 -- next offset, the history entry and the pub/sub message. Nothing is published unless
 -- everything is.
 --
--- KEYS: per stream entry i (1..E): meta_i, log_i; then one key per ownership fact (1..O).
+-- An ingested broadcast carries a claim: the field that names it in its marker's claims
+-- hash. When another node claimed it first, nothing is published and the answer is 0.
+--
+-- KEYS: per stream entry i (1..E): meta_i, log_i; then one key per ownership fact (1..O);
+--       then, with a claim, the claims hash.
 -- ARGV: [1] epoch for a stream without one, [2] node id, [3] excluded session ("" for none),
 --       [4] now (Unix seconds), [5] meta TTL (seconds), [6] M messages, [7] E entries,
---       [8] O facts; then the M messages; then per entry: message index (1..M), MAXLEN,
---       TTL (seconds), pub/sub channel; then the O owning accounts.
--- Returns per entry: {epoch, offset, nodes that received it}.
+--       [8] O facts, [9] claim field ("" for none), [10] claims TTL (seconds); then the M
+--       messages; then per entry: message index (1..M), MAXLEN, TTL (seconds), pub/sub
+--       channel; then the O owning accounts.
+-- Returns per entry: {epoch, offset, nodes that received it}; 0 when the claim was taken.
 local new_epoch, node, exclude, now, meta_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local m, e, o = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local entries = 8 + m
+local claim, claim_ttl = ARGV[9], ARGV[10]
+local header = 10
+local entries = header + m
 local facts = entries + 4 * e
+
+if claim ~= '' then
+  local claims = KEYS[2 * e + o + 1]
+  if redis.call('hsetnx', claims, claim, node) == 0 then
+    return 0
+  end
+  redis.call('expire', claims, claim_ttl)
+end
 
 for j = 1, o do
   redis.call('set', KEYS[2 * e + j], ARGV[facts + j])
@@ -21,7 +36,7 @@ local out = {}
 for i = 1, e do
   local meta, log = KEYS[2 * i - 1], KEYS[2 * i]
   local a = entries + 4 * (i - 1)
-  local message = ARGV[8 + tonumber(ARGV[a + 1])]
+  local message = ARGV[header + tonumber(ARGV[a + 1])]
   local maxlen, ttl, channel = tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4]
 
   local epoch = redis.call('hget', meta, 'e')
