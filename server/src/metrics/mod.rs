@@ -9,19 +9,27 @@
 //! registry), so a hot path never hashes or formats a label. Labels are bounded by their
 //! types ([`labels`]): channel and event names from the schema, fixed sets for the rest.
 //!
-//! Two gauges are sampled when the exposition is rendered rather than kept up to date on
-//! the hot path: open connections and streams with local subscribers ([`Sample`]).
+//! What the server already counts elsewhere is sampled when the exposition is rendered
+//! rather than counted twice on the hot path ([`Sample`]): open connections and streams with
+//! local subscribers (gauges), bytes written and too-slow evictions (the transport's
+//! counters), and the Redis engine's state and gap counters.
+//!
+//! Frames written are counted by the transport per write, by the label each frame carries
+//! ([`SentLabel`], see [`sent`]); frames per write and fan-out latency are one histogram
+//! sample per write.
 //!
 //! The names follow seed 004 (`websocket_connections_total`, `websocket_active_connections`,
 //! `websocket_messages_sent_total`, ...) where they fit, `cableway_*` elsewhere.
 //!
-//! What is recorded where today: connections by outcome (the upgrade), publications,
-//! validation failures and deliveries (the broker), subscriptions and their rejects
-//! (subscribe), build info. The session loop and hub record the rest (messages, bytes,
-//! frames per write, fan-out latency, evictions, rate limits, protocol errors, history,
-//! resumes) and the Redis engine its state, gaps and call latency.
+//! What is recorded where: connections by outcome (the upgrade); publications, validation
+//! failures and deliveries (the broker and the embedded engine); subscriptions, their
+//! rejects and history answers (subscribe); commands received, rate limits, protocol errors
+//! and session resumes (the session loop); frames sent, frames per write and fan-out latency
+//! (the transport's write, `transport::stats`); Redis call latency (the engine's calls);
+//! build info (here).
 
 pub mod labels;
+mod sent;
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -30,6 +38,7 @@ use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata,
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 pub use labels::{ChannelLabel, CommandLabel, ConnectionOutcome, EventLabel, GapOutcome, PublicationOutcome, ReplayOutcome, ResumeOutcome, SentKind};
+pub use sent::{SentLabel, SentTally};
 
 /// Every metric: name, help and kind. The exposition's `# HELP` lines come from here.
 mod names {
@@ -295,11 +304,6 @@ pub fn messages_sent(channel: ChannelLabel, kind: SentKind, n: u64) {
     m.slot(&m.messages_sent, channel.slot() * SentKind::ALL.len() + kind.slot(), || vec![("channel", channel.as_str()), ("kind", kind.as_str())]).increment(n);
 }
 
-/// `n` bytes of frames were written to a client.
-pub fn bytes_sent(n: u64) {
-    METRICS.sent_bytes.increment(n);
-}
-
 /// One flush wrote `frames` frames.
 pub fn frames_per_write(frames: usize) {
     METRICS.frames_per_write.record(frames as f64);
@@ -328,11 +332,6 @@ pub fn deliveries(channel: ChannelLabel, frames: u64) {
     m.slot(&m.deliveries, channel.slot(), || vec![("channel", channel.as_str())]).increment(frames);
 }
 
-/// A connection was dropped as too slow.
-pub fn slow_eviction() {
-    METRICS.slow_evictions.increment(1);
-}
-
 /// A client command was dropped by the rate limit.
 pub fn rate_limited() {
     METRICS.rate_limited.increment(1);
@@ -355,31 +354,39 @@ pub fn session_resume(outcome: ResumeOutcome) {
     METRICS.session_resumes[outcome.slot()].increment(1);
 }
 
-/// The Redis engine is connected (`true`) or not.
-pub fn redis_up(up: bool) {
-    let m = &*METRICS;
-    m.redis_up.get_or_init(|| m.recorder.register_gauge(&key(names::REDIS_UP, &[]), &METADATA)).set(if up { 1.0 } else { 0.0 });
-}
-
-/// A pub/sub gap came to `outcome`.
-pub fn redis_gap(outcome: GapOutcome) {
-    let m = &*METRICS;
-    m.slot(&m.redis_gaps, outcome.slot(), || vec![("outcome", outcome.as_str())]).increment(1);
-}
-
 /// One Redis call of operation `op` (a fixed name such as `xadd` or `publish`) took `took`.
 pub fn redis_call(op: &'static str, took: Duration) {
     let m = &*METRICS;
     m.open_slot(&m.redis_calls, "op", op, &REDIS_OPS).record(took.as_secs_f64());
 }
 
-/// Figures read from the server's state when the exposition is rendered.
+/// Figures read from the server's state when the exposition is rendered: gauges, and
+/// counters the transport and the Redis engine already keep (read, not kept twice).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sample {
     /// Open, authenticated connections.
     pub connections: usize,
     /// Streams with local subscribers.
     pub streams: usize,
+    /// Bytes written to clients since the start.
+    pub sent_bytes: u64,
+    /// Connections dropped as too slow since the start.
+    pub slow_evictions: u64,
+    /// The Redis engine's state, when it is the engine.
+    pub redis: Option<RedisSample>,
+}
+
+/// The Redis engine's state and gap counters, as [`Sample`] carries them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedisSample {
+    /// Both connections (commands, pub/sub) are up.
+    pub up: bool,
+    /// Pub/sub gaps seen.
+    pub gaps_detected: u64,
+    /// Gaps filled from the stream.
+    pub gaps_filled: u64,
+    /// Gaps that could not be filled.
+    pub gaps_unfilled: u64,
 }
 
 /// The exposition in the Prometheus text format (version 0.0.4), with `sample` as the
@@ -388,6 +395,14 @@ pub fn render(sample: Sample) -> String {
     let m = &*METRICS;
     m.active_connections.set(sample.connections as f64);
     m.streams.set(sample.streams as f64);
+    m.sent_bytes.absolute(sample.sent_bytes);
+    m.slow_evictions.absolute(sample.slow_evictions);
+    if let Some(redis) = sample.redis {
+        m.redis_up.get_or_init(|| m.recorder.register_gauge(&key(names::REDIS_UP, &[]), &METADATA)).set(if redis.up { 1.0 } else { 0.0 });
+        for (outcome, n) in [(GapOutcome::Detected, redis.gaps_detected), (GapOutcome::Filled, redis.gaps_filled), (GapOutcome::Unfilled, redis.gaps_unfilled)] {
+            m.slot(&m.redis_gaps, outcome.slot(), || vec![("outcome", outcome.as_str())]).absolute(n);
+        }
+    }
     m.handle.render()
 }
 
@@ -425,7 +440,7 @@ mod tests {
         publication(event, PublicationOutcome::Delivered);
         publication(event, PublicationOutcome::Delivered);
         let guard = ActiveSubscription::new(ChannelLabel::of(notifications));
-        let text = render(Sample { connections: 3, streams: 2 });
+        let text = render(Sample { connections: 3, streams: 2, ..Sample::default() });
         assert_eq!(value(&text, delivered), Some(base + 2.0), "{text}");
         assert_eq!(value(&text, "websocket_active_connections"), Some(3.0));
         assert_eq!(value(&text, "cableway_streams"), Some(2.0));
