@@ -100,6 +100,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.ws.send(Message::Text(t.to_owned().into())).await.expect("send");
     }
 
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, b: &[u8]) {
+        self.ws.send(Message::Binary(b.to_vec().into())).await.expect("send");
+    }
+
     /// The next non-ping JSON frame within [`WAIT`].
     pub async fn recv(&mut self) -> Option<Value> {
         self.recv_within(WAIT).await
