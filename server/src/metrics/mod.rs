@@ -16,7 +16,8 @@
 //!
 //! Frames written are counted by the transport per write, by the label each frame carries
 //! ([`SentLabel`], see [`sent`]); frames per write and fan-out latency are one histogram
-//! sample per write.
+//! sample per write, in fixed buckets of this module's own ([`buckets`]: no clock read per
+//! sample).
 //!
 //! The names follow seed 004 (`websocket_connections_total`, `websocket_active_connections`,
 //! `websocket_messages_sent_total`, ...) where they fit, `cableway_*` elsewhere.
@@ -28,6 +29,7 @@
 //! (the transport's write, `transport::stats`); Redis call latency (the engine's calls);
 //! build info (here).
 
+mod buckets;
 pub mod labels;
 mod sent;
 
@@ -38,6 +40,7 @@ use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata,
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 pub use labels::{ChannelLabel, CommandLabel, ConnectionOutcome, EventLabel, GapOutcome, PublicationOutcome, ReplayOutcome, ResumeOutcome, SentKind};
+use buckets::Buckets;
 pub use sent::{SentLabel, SentTally};
 
 /// Every metric: name, help and kind. The exposition's `# HELP` lines come from here.
@@ -65,6 +68,9 @@ mod names {
     pub(super) const REDIS_CALL: &str = "cableway_redis_call_seconds";
     pub(super) const BUILD_INFO: &str = "cableway_build_info";
 
+    /// The histograms this module keeps itself ([`super::buckets`]), not the exporter.
+    pub(super) const OWN: &[&str] = &[FRAMES_PER_WRITE, FANOUT_LATENCY];
+
     /// `(name, help)` of every metric, in exposition order.
     pub(super) const HELP: &[(&str, &str)] = &[
         (CONNECTIONS, "WebSocket upgrades, by how they ended."),
@@ -73,12 +79,12 @@ mod names {
         (MESSAGES_RECEIVED, "Client frames received, by command."),
         (MESSAGES_SENT, "Frames written to clients, by channel (empty for connection-level frames) and kind."),
         (SENT_BYTES, "Bytes of frames written to clients."),
-        (FRAMES_PER_WRITE, "Frames written to a socket in one flush."),
+        (FRAMES_PER_WRITE, "Frames completed by one socket write (writes that completed at least one)."),
         (SUBSCRIPTION_REJECTS, "Subscriptions rejected, by channel and reason."),
         (PUBLICATIONS, "Publications, by channel, event and outcome."),
         (VALIDATION_FAILURES, "Publications whose payload did not match the event's schema."),
         (DELIVERIES, "Frames queued to connections by publications, by channel."),
-        (FANOUT_LATENCY, "Seconds from a publication's acceptance to its frame written to a socket."),
+        (FANOUT_LATENCY, "Seconds from a publication reaching the hub to its frame written to a socket (per write, its oldest publication frame)."),
         (STREAMS, "Streams with at least one local subscriber."),
         (SLOW_EVICTIONS, "Connections dropped as too slow (outbound queue full)."),
         (RATE_LIMITED, "Client commands dropped by the per-connection rate limit."),
@@ -149,12 +155,12 @@ struct Metrics {
     messages_received: [Counter; CommandLabel::ALL.len()],
     messages_sent: Family<Counter>,
     sent_bytes: Counter,
-    frames_per_write: Histogram,
+    frames_per_write: Buckets,
     subscription_rejects: Family<Counter>,
     publications: Family<Counter>,
     validation_failures: Family<Counter>,
     deliveries: Family<Counter>,
-    fanout_latency: Histogram,
+    fanout_latency: Buckets,
     streams: Gauge,
     slow_evictions: Counter,
     rate_limited: Counter,
@@ -178,14 +184,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 impl Metrics {
     fn new() -> Metrics {
         let mut builder = PrometheusBuilder::new();
-        for (name, buckets) in [(names::FANOUT_LATENCY, LATENCY_BUCKETS), (names::FRAMES_PER_WRITE, FRAMES_BUCKETS), (names::REDIS_CALL, REDIS_BUCKETS)] {
-            builder = builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets).expect("bucket bounds are not empty");
-        }
+        builder = builder.set_buckets_for_metric(Matcher::Full(names::REDIS_CALL.to_owned()), REDIS_BUCKETS).expect("bucket bounds are not empty");
         let recorder = builder.build_recorder();
         // The exporter keeps one help text per name, whatever the metric's kind.
-        for (name, help) in names::HELP {
+        for (name, help) in names::HELP.iter().filter(|(name, _)| !names::OWN.contains(name)) {
             recorder.describe_counter(KeyName::from_const_str(name), None, SharedString::const_str(help));
         }
+        let help = |name| names::HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| *h);
         let counter = |name, labels: &[(&'static str, &'static str)]| recorder.register_counter(&key(name, labels), &METADATA);
         let connections = std::array::from_fn(|i| counter(names::CONNECTIONS, &[("outcome", ConnectionOutcome::ALL[i].as_str())]));
         let messages_received = std::array::from_fn(|i| counter(names::MESSAGES_RECEIVED, &[("command", CommandLabel::ALL[i].as_str())]));
@@ -199,12 +204,12 @@ impl Metrics {
             messages_received,
             messages_sent: Family::new(names::MESSAGES_SENT, channels * SentKind::ALL.len()),
             sent_bytes: counter(names::SENT_BYTES, &[]),
-            frames_per_write: recorder.register_histogram(&key(names::FRAMES_PER_WRITE, &[]), &METADATA),
+            frames_per_write: Buckets::new(names::FRAMES_PER_WRITE, help(names::FRAMES_PER_WRITE), FRAMES_BUCKETS, 1.0),
             subscription_rejects: Family::new(names::SUBSCRIPTION_REJECTS, channels * REJECT_REASONS.len()),
             publications: Family::new(names::PUBLICATIONS, EventLabel::slots() * PublicationOutcome::ALL.len()),
             validation_failures: Family::new(names::VALIDATION_FAILURES, EventLabel::slots()),
             deliveries: Family::new(names::DELIVERIES, channels),
-            fanout_latency: recorder.register_histogram(&key(names::FANOUT_LATENCY, &[]), &METADATA),
+            fanout_latency: Buckets::new(names::FANOUT_LATENCY, help(names::FANOUT_LATENCY), LATENCY_BUCKETS, 1e9),
             streams: recorder.register_gauge(&key(names::STREAMS, &[]), &METADATA),
             slow_evictions: counter(names::SLOW_EVICTIONS, &[]),
             rate_limited: counter(names::RATE_LIMITED, &[]),
@@ -306,12 +311,12 @@ pub fn messages_sent(channel: ChannelLabel, kind: SentKind, n: u64) {
 
 /// One flush wrote `frames` frames.
 pub fn frames_per_write(frames: usize) {
-    METRICS.frames_per_write.record(frames as f64);
+    METRICS.frames_per_write.record(frames as u64);
 }
 
 /// A publication's frame reached a socket `latency` after the publication was accepted.
 pub fn fanout_latency(latency: Duration) {
-    METRICS.fanout_latency.record(latency.as_secs_f64());
+    METRICS.fanout_latency.record(latency.as_nanos() as u64);
 }
 
 /// A publication of `event` ended with `outcome`.
@@ -403,7 +408,10 @@ pub fn render(sample: Sample) -> String {
             m.slot(&m.redis_gaps, outcome.slot(), || vec![("outcome", outcome.as_str())]).absolute(n);
         }
     }
-    m.handle.render()
+    let mut text = m.handle.render();
+    m.frames_per_write.render(&mut text);
+    m.fanout_latency.render(&mut text);
+    text
 }
 
 /// The `Content-Type` of [`render`]'s text.
