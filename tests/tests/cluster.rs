@@ -250,8 +250,11 @@ async fn a_cut_pubsub_connection_resubscribes_and_misses_nothing() {
 #[tokio::test]
 async fn subscription_churn_leaves_no_channel_subscribed_without_local_subscribers() {
     let redis = Redis::start(Persistence::None);
-    // 2,000 commands per connection: above the default per-connection command rate.
-    let unlimited = || Options::default().env("CABLEWAY_COMMANDS_PER_SECOND", "100000").env("CABLEWAY_COMMAND_BURST", "100000");
+    // 2,000 commands per connection: above the default per-connection command rate. The
+    // `keep` client reads nothing while the churn runs (tens of seconds on a loaded machine),
+    // so it answers no ping: a ping interval longer than the test keeps it from being closed
+    // as unresponsive.
+    let unlimited = || Options::default().env("CABLEWAY_COMMANDS_PER_SECOND", "100000").env("CABLEWAY_COMMAND_BURST", "100000").env("CABLEWAY_PING_INTERVAL_MS", "600000");
     let a = redis.node_with(None, unlimited());
     let b = redis.node_with(Some(&a), unlimited());
     let keep = v1_subscriber(&a, "acc-keep").await;
