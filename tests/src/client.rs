@@ -21,6 +21,19 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// The subprotocols the Rails client offers.
 pub const RAILS_PROTOCOLS: [&str; 2] = ["actioncable-v1-json", "actioncable-unsupported"];
 
+/// A raw WebSocket (`actioncable-v1-json`) to `url` at `addr` over a socket whose receive
+/// buffer is 4 KiB, set before connecting: a client that then stops reading makes the
+/// server's writes stall after a few KiB, as a slow consumer's would.
+pub async fn small_buffer(addr: std::net::SocketAddr, url: &str) -> WebSocketStream<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connect");
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("actioncable-v1-json"));
+    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.expect("handshake");
+    ws
+}
+
 /// A connected client over `S` (a TCP socket unless said otherwise).
 pub struct Client<S = MaybeTlsStream<tokio::net::TcpStream>> {
     ws: WebSocketStream<S>,
@@ -98,6 +111,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Sends raw text.
     pub async fn send_text(&mut self, t: &str) {
         self.ws.send(Message::Text(t.to_owned().into())).await.expect("send");
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, b: &[u8]) {
+        self.ws.send(Message::Binary(b.to_vec().into())).await.expect("send");
     }
 
     /// The next non-ping JSON frame within [`WAIT`].

@@ -11,8 +11,6 @@ use cableway_tests::fixtures::{self, conversation};
 use cableway_tests::server::{Options, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 const ACCOUNT: &str = "acc1";
@@ -89,15 +87,9 @@ fn session_of(s: &Server, sub: &str) -> String {
 
 type RawWs = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-/// A WebSocket over a socket with a 4 KiB receive buffer, set before connecting.
+/// A WebSocket over a socket with a 4 KiB receive buffer.
 async fn small_buffer_client(s: &Server, token: &str) -> RawWs {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    let stream = socket.connect(s.addr).await.expect("connect");
-    let mut req = s.cable_url(Some(token)).into_client_request().expect("request");
-    req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("actioncable-v1-json"));
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.expect("handshake");
-    ws
+    cableway_tests::client::small_buffer(s.addr, &s.cable_url(Some(token))).await
 }
 
 async fn next_json(ws: &mut RawWs) -> Value {

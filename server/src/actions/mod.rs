@@ -24,7 +24,9 @@ use crate::app::App;
 use crate::channels::ChannelDescriptor;
 use crate::codegen_support::ActionBehaviour;
 use crate::hub::{Outbox, SessionId};
+use crate::metrics::{ChannelLabel, SentKind, SentLabel};
 use crate::protocol::frame;
+use crate::transport::Frame;
 use crate::validation;
 
 pub use reply::{ActionError, ErrorCode};
@@ -61,7 +63,8 @@ impl Performer {
     pub fn reply(&self, reference: Option<&str>, action: &str, outcome: Result<Value, ActionError>) {
         let message = reply::message(reference, action, outcome);
         let text = frame::data(&self.identifier, &message.to_string());
-        let _ = self.outbox.push(text.into());
+        let label = SentLabel::new(ChannelLabel::of(self.channel), SentKind::Reply);
+        let _ = self.outbox.push(Frame::text(&text).labelled(label));
     }
 }
 

@@ -86,7 +86,7 @@ impl MemoryEngine {
                 Ok(replays) => {
                     for r in &replays {
                         for e in &r.entries {
-                            let _ = j.subscriber.outbox.push(frame::data_at(j.identifier, &e.message, &r.stream, &r.epoch, e.offset).into());
+                            let _ = j.subscriber.outbox.push(j.subscriber.replayed(&frame::data_at(j.identifier, &e.message, &r.stream, &r.epoch, e.offset)));
                         }
                     }
                     confirmed = true;

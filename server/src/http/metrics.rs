@@ -12,11 +12,23 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::metrics::{self, Sample};
+use crate::metrics::{self, RedisSample, Sample};
 
 /// The exposition now.
 pub(super) fn exposition(app: &App) -> Response {
-    let sample = Sample { connections: app.connections.load(std::sync::atomic::Ordering::Relaxed), streams: app.hub.stream_count() };
+    let transport = crate::transport::stats::snapshot();
+    let redis = app.engine.redis_stats().map(|r| {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        let up = r.commands_up.load(std::sync::atomic::Ordering::Relaxed) && r.pubsub_up.load(std::sync::atomic::Ordering::Relaxed);
+        RedisSample { up, gaps_detected: get(&r.gaps_detected), gaps_filled: get(&r.gaps_filled), gaps_unfilled: get(&r.gaps_unfilled) }
+    });
+    let sample = Sample {
+        connections: app.connections.load(std::sync::atomic::Ordering::Relaxed),
+        streams: app.hub.stream_count(),
+        sent_bytes: transport.bytes,
+        slow_evictions: transport.too_slow,
+        redis,
+    };
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE), (header::CACHE_CONTROL, "no-store")], metrics::render(sample)).into_response()
 }
 

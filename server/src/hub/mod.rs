@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use outbox::{Outbox, Push};
 
+use crate::metrics::{ChannelLabel, SentKind, SentLabel};
 use crate::protocol::Dialect;
 use crate::transport::Frame;
 
@@ -47,6 +48,15 @@ pub struct Subscriber {
     /// Cancelled when the engine evicts it (see [`Hub::evict`]): the session then
     /// disconnects with `reconnect:true`, and the client resumes through history.
     pub evict: CancellationToken,
+    /// The channel of its subscription, which its frames are counted under.
+    pub channel: ChannelLabel,
+}
+
+impl Subscriber {
+    /// The frame of one replayed event (history) for this subscriber.
+    pub fn replayed(&self, text: &str) -> Frame {
+        Frame::text(text).labelled(SentLabel::new(self.channel, SentKind::History))
+    }
 }
 
 /// What a broadcast did.
@@ -149,7 +159,9 @@ impl Hub {
         let Some(groups) = map.get(stream) else { return stats };
         let accepted = std::time::Instant::now();
         for ((identifier, dialect), subs) in groups {
-            let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted);
+            // One identifier names one channel: the group's first subscriber says which.
+            let Some(channel) = subs.first().map(|s| s.channel) else { continue };
+            let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted).labelled(SentLabel::new(channel, SentKind::Data));
             for s in subs {
                 if Some(s.session) == exclude {
                     continue;
@@ -201,7 +213,7 @@ mod tests {
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
-        let sub = |session, outbox| Subscriber { session, outbox, dialect: Dialect::V1, evict: CancellationToken::new() };
+        let sub = |session, outbox| Subscriber { session, outbox, dialect: Dialect::V1, evict: CancellationToken::new(), channel: ChannelLabel::UNKNOWN };
         hub.subscribe("s", &id1, sub(sa, a));
         hub.subscribe("s", &id1, sub(sb, b));
         hub.subscribe("s", &id2, sub(sc, c));
@@ -229,8 +241,8 @@ mod tests {
         let (a, _ra) = outbox::channel(1 << 20);
         let evict = CancellationToken::new();
         let id: Arc<str> = Arc::from("id");
-        hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, evict: evict.clone() });
-        hub.subscribe("t", &id, Subscriber { session: SessionId::next(), outbox: a, dialect: Dialect::Ext, evict: CancellationToken::new() });
+        hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, evict: evict.clone(), channel: ChannelLabel::UNKNOWN });
+        hub.subscribe("t", &id, Subscriber { session: SessionId::next(), outbox: a, dialect: Dialect::Ext, evict: CancellationToken::new(), channel: ChannelLabel::UNKNOWN });
         assert_eq!(hub.evict("s"), 1);
         assert!(evict.is_cancelled());
         assert_eq!((hub.subscriber_count("s"), hub.subscriber_count("t")), (0, 1));

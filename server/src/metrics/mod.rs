@@ -9,19 +9,29 @@
 //! registry), so a hot path never hashes or formats a label. Labels are bounded by their
 //! types ([`labels`]): channel and event names from the schema, fixed sets for the rest.
 //!
-//! Two gauges are sampled when the exposition is rendered rather than kept up to date on
-//! the hot path: open connections and streams with local subscribers ([`Sample`]).
+//! What the server already counts elsewhere is sampled when the exposition is rendered
+//! rather than counted twice on the hot path ([`Sample`]): open connections and streams with
+//! local subscribers (gauges), bytes written and too-slow evictions (the transport's
+//! counters), and the Redis engine's state and gap counters.
+//!
+//! Frames written are counted by the transport per write, by the label each frame carries
+//! ([`SentLabel`], see [`sent`]); frames per write and fan-out latency are one histogram
+//! sample per write, in fixed buckets of this module's own ([`buckets`]: no clock read per
+//! sample).
 //!
 //! The names follow seed 004 (`websocket_connections_total`, `websocket_active_connections`,
 //! `websocket_messages_sent_total`, ...) where they fit, `cableway_*` elsewhere.
 //!
-//! What is recorded where today: connections by outcome (the upgrade), publications,
-//! validation failures and deliveries (the broker), subscriptions and their rejects
-//! (subscribe), build info. The session loop and hub record the rest (messages, bytes,
-//! frames per write, fan-out latency, evictions, rate limits, protocol errors, history,
-//! resumes) and the Redis engine its state, gaps and call latency.
+//! What is recorded where: connections by outcome (the upgrade); publications, validation
+//! failures and deliveries (the broker and the embedded engine); subscriptions, their
+//! rejects and history answers (subscribe); commands received, rate limits, protocol errors
+//! and session resumes (the session loop); frames sent, frames per write and fan-out latency
+//! (the transport's write, `transport::stats`); Redis call latency (the engine's calls);
+//! build info (here).
 
+mod buckets;
 pub mod labels;
+mod sent;
 
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
@@ -30,6 +40,8 @@ use ::metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata,
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 pub use labels::{BroadcastOutcome, BroadcastSource, ChannelLabel, CommandLabel, ConnectionOutcome, EventLabel, GapOutcome, PublicationOutcome, ReplayOutcome, ResumeOutcome, SentKind, TemplateLabel};
+use buckets::Buckets;
+pub use sent::{SentLabel, SentTally};
 
 /// Every metric: name, help and kind. The exposition's `# HELP` lines come from here.
 mod names {
@@ -57,6 +69,9 @@ mod names {
     pub(super) const STREAM_BROADCASTS: &str = "cableway_stream_broadcasts_total";
     pub(super) const BUILD_INFO: &str = "cableway_build_info";
 
+    /// The histograms this module keeps itself ([`super::buckets`]), not the exporter.
+    pub(super) const OWN: &[&str] = &[FRAMES_PER_WRITE, FANOUT_LATENCY];
+
     /// `(name, help)` of every metric, in exposition order.
     pub(super) const HELP: &[(&str, &str)] = &[
         (CONNECTIONS, "WebSocket upgrades, by how they ended."),
@@ -65,12 +80,12 @@ mod names {
         (MESSAGES_RECEIVED, "Client frames received, by command."),
         (MESSAGES_SENT, "Frames written to clients, by channel (empty for connection-level frames) and kind."),
         (SENT_BYTES, "Bytes of frames written to clients."),
-        (FRAMES_PER_WRITE, "Frames written to a socket in one flush."),
+        (FRAMES_PER_WRITE, "Frames completed by one socket write (writes that completed at least one)."),
         (SUBSCRIPTION_REJECTS, "Subscriptions rejected, by channel and reason."),
         (PUBLICATIONS, "Publications, by channel, event and outcome."),
         (VALIDATION_FAILURES, "Publications whose payload did not match the event's schema."),
         (DELIVERIES, "Frames queued to connections by publications, by channel."),
-        (FANOUT_LATENCY, "Seconds from a publication's acceptance to its frame written to a socket."),
+        (FANOUT_LATENCY, "Seconds from a publication reaching the hub to its frame written to a socket (per write, its oldest publication frame)."),
         (STREAMS, "Streams with at least one local subscriber."),
         (SLOW_EVICTIONS, "Connections dropped as too slow (outbound queue full)."),
         (RATE_LIMITED, "Client commands dropped by the per-connection rate limit."),
@@ -142,12 +157,12 @@ struct Metrics {
     messages_received: [Counter; CommandLabel::ALL.len()],
     messages_sent: Family<Counter>,
     sent_bytes: Counter,
-    frames_per_write: Histogram,
+    frames_per_write: Buckets,
     subscription_rejects: Family<Counter>,
     publications: Family<Counter>,
     validation_failures: Family<Counter>,
     deliveries: Family<Counter>,
-    fanout_latency: Histogram,
+    fanout_latency: Buckets,
     streams: Gauge,
     slow_evictions: Counter,
     rate_limited: Counter,
@@ -172,14 +187,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 impl Metrics {
     fn new() -> Metrics {
         let mut builder = PrometheusBuilder::new();
-        for (name, buckets) in [(names::FANOUT_LATENCY, LATENCY_BUCKETS), (names::FRAMES_PER_WRITE, FRAMES_BUCKETS), (names::REDIS_CALL, REDIS_BUCKETS)] {
-            builder = builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets).expect("bucket bounds are not empty");
-        }
+        builder = builder.set_buckets_for_metric(Matcher::Full(names::REDIS_CALL.to_owned()), REDIS_BUCKETS).expect("bucket bounds are not empty");
         let recorder = builder.build_recorder();
         // The exporter keeps one help text per name, whatever the metric's kind.
-        for (name, help) in names::HELP {
+        for (name, help) in names::HELP.iter().filter(|(name, _)| !names::OWN.contains(name)) {
             recorder.describe_counter(KeyName::from_const_str(name), None, SharedString::const_str(help));
         }
+        let help = |name| names::HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| *h);
         let counter = |name, labels: &[(&'static str, &'static str)]| recorder.register_counter(&key(name, labels), &METADATA);
         let connections = std::array::from_fn(|i| counter(names::CONNECTIONS, &[("outcome", ConnectionOutcome::ALL[i].as_str())]));
         let messages_received = std::array::from_fn(|i| counter(names::MESSAGES_RECEIVED, &[("command", CommandLabel::ALL[i].as_str())]));
@@ -193,12 +207,12 @@ impl Metrics {
             messages_received,
             messages_sent: Family::new(names::MESSAGES_SENT, channels * SentKind::ALL.len()),
             sent_bytes: counter(names::SENT_BYTES, &[]),
-            frames_per_write: recorder.register_histogram(&key(names::FRAMES_PER_WRITE, &[]), &METADATA),
+            frames_per_write: Buckets::new(names::FRAMES_PER_WRITE, help(names::FRAMES_PER_WRITE), FRAMES_BUCKETS, 1.0),
             subscription_rejects: Family::new(names::SUBSCRIPTION_REJECTS, channels * REJECT_REASONS.len()),
             publications: Family::new(names::PUBLICATIONS, EventLabel::slots() * PublicationOutcome::ALL.len()),
             validation_failures: Family::new(names::VALIDATION_FAILURES, EventLabel::slots()),
             deliveries: Family::new(names::DELIVERIES, channels),
-            fanout_latency: recorder.register_histogram(&key(names::FANOUT_LATENCY, &[]), &METADATA),
+            fanout_latency: Buckets::new(names::FANOUT_LATENCY, help(names::FANOUT_LATENCY), LATENCY_BUCKETS, 1e9),
             streams: recorder.register_gauge(&key(names::STREAMS, &[]), &METADATA),
             slow_evictions: counter(names::SLOW_EVICTIONS, &[]),
             rate_limited: counter(names::RATE_LIMITED, &[]),
@@ -299,19 +313,14 @@ pub fn messages_sent(channel: ChannelLabel, kind: SentKind, n: u64) {
     m.slot(&m.messages_sent, channel.slot() * SentKind::ALL.len() + kind.slot(), || vec![("channel", channel.as_str()), ("kind", kind.as_str())]).increment(n);
 }
 
-/// `n` bytes of frames were written to a client.
-pub fn bytes_sent(n: u64) {
-    METRICS.sent_bytes.increment(n);
-}
-
 /// One flush wrote `frames` frames.
 pub fn frames_per_write(frames: usize) {
-    METRICS.frames_per_write.record(frames as f64);
+    METRICS.frames_per_write.record(frames as u64);
 }
 
 /// A publication's frame reached a socket `latency` after the publication was accepted.
 pub fn fanout_latency(latency: Duration) {
-    METRICS.fanout_latency.record(latency.as_secs_f64());
+    METRICS.fanout_latency.record(latency.as_nanos() as u64);
 }
 
 /// A publication of `event` ended with `outcome`.
@@ -330,11 +339,6 @@ pub fn validation_failed(event: EventLabel) {
 pub fn deliveries(channel: ChannelLabel, frames: u64) {
     let m = &*METRICS;
     m.slot(&m.deliveries, channel.slot(), || vec![("channel", channel.as_str())]).increment(frames);
-}
-
-/// A connection was dropped as too slow.
-pub fn slow_eviction() {
-    METRICS.slow_evictions.increment(1);
 }
 
 /// A client command was dropped by the rate limit.
@@ -359,18 +363,6 @@ pub fn session_resume(outcome: ResumeOutcome) {
     METRICS.session_resumes[outcome.slot()].increment(1);
 }
 
-/// The Redis engine is connected (`true`) or not.
-pub fn redis_up(up: bool) {
-    let m = &*METRICS;
-    m.redis_up.get_or_init(|| m.recorder.register_gauge(&key(names::REDIS_UP, &[]), &METADATA)).set(if up { 1.0 } else { 0.0 });
-}
-
-/// A pub/sub gap came to `outcome`.
-pub fn redis_gap(outcome: GapOutcome) {
-    let m = &*METRICS;
-    m.slot(&m.redis_gaps, outcome.slot(), || vec![("outcome", outcome.as_str())]).increment(1);
-}
-
 /// One Redis call of operation `op` (a fixed name such as `xadd` or `publish`) took `took`.
 pub fn redis_call(op: &'static str, took: Duration) {
     let m = &*METRICS;
@@ -384,13 +376,33 @@ pub fn stream_broadcast(source: BroadcastSource, template: TemplateLabel, outcom
     m.slot(&m.stream_broadcasts, slot, || vec![("source", source.as_str()), ("template", template.as_str()), ("outcome", outcome.as_str())]).increment(1);
 }
 
-/// Figures read from the server's state when the exposition is rendered.
+/// Figures read from the server's state when the exposition is rendered: gauges, and
+/// counters the transport and the Redis engine already keep (read, not kept twice).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sample {
     /// Open, authenticated connections.
     pub connections: usize,
     /// Streams with local subscribers.
     pub streams: usize,
+    /// Bytes written to clients since the start.
+    pub sent_bytes: u64,
+    /// Connections dropped as too slow since the start.
+    pub slow_evictions: u64,
+    /// The Redis engine's state, when it is the engine.
+    pub redis: Option<RedisSample>,
+}
+
+/// The Redis engine's state and gap counters, as [`Sample`] carries them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedisSample {
+    /// Both connections (commands, pub/sub) are up.
+    pub up: bool,
+    /// Pub/sub gaps seen.
+    pub gaps_detected: u64,
+    /// Gaps filled from the stream.
+    pub gaps_filled: u64,
+    /// Gaps that could not be filled.
+    pub gaps_unfilled: u64,
 }
 
 /// The exposition in the Prometheus text format (version 0.0.4), with `sample` as the
@@ -399,7 +411,18 @@ pub fn render(sample: Sample) -> String {
     let m = &*METRICS;
     m.active_connections.set(sample.connections as f64);
     m.streams.set(sample.streams as f64);
-    m.handle.render()
+    m.sent_bytes.absolute(sample.sent_bytes);
+    m.slow_evictions.absolute(sample.slow_evictions);
+    if let Some(redis) = sample.redis {
+        m.redis_up.get_or_init(|| m.recorder.register_gauge(&key(names::REDIS_UP, &[]), &METADATA)).set(if redis.up { 1.0 } else { 0.0 });
+        for (outcome, n) in [(GapOutcome::Detected, redis.gaps_detected), (GapOutcome::Filled, redis.gaps_filled), (GapOutcome::Unfilled, redis.gaps_unfilled)] {
+            m.slot(&m.redis_gaps, outcome.slot(), || vec![("outcome", outcome.as_str())]).absolute(n);
+        }
+    }
+    let mut text = m.handle.render();
+    m.frames_per_write.render(&mut text);
+    m.fanout_latency.render(&mut text);
+    text
 }
 
 /// The `Content-Type` of [`render`]'s text.
@@ -436,7 +459,7 @@ mod tests {
         publication(event, PublicationOutcome::Delivered);
         publication(event, PublicationOutcome::Delivered);
         let guard = ActiveSubscription::new(ChannelLabel::of(notifications));
-        let text = render(Sample { connections: 3, streams: 2 });
+        let text = render(Sample { connections: 3, streams: 2, ..Sample::default() });
         assert_eq!(value(&text, delivered), Some(base + 2.0), "{text}");
         assert_eq!(value(&text, "websocket_active_connections"), Some(3.0));
         assert_eq!(value(&text, "cableway_streams"), Some(2.0));

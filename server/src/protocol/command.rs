@@ -91,6 +91,21 @@ pub enum CommandError {
     BadHistory,
 }
 
+impl CommandError {
+    /// A fixed name for the error, for metrics (`cableway_protocol_errors_total{kind}`).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            CommandError::NotJson => "not_json",
+            CommandError::NotAnObject => "not_an_object",
+            CommandError::NoCommand => "no_command",
+            CommandError::Unknown(_) => "unknown_command",
+            CommandError::NoIdentifier(_) => "no_identifier",
+            CommandError::BadData => "bad_data",
+            CommandError::BadHistory => "bad_history",
+        }
+    }
+}
+
 /// Parses one text frame.
 ///
 /// # Errors

@@ -45,6 +45,7 @@ use crate::engine::Leases;
 use crate::history::sessions::{self, KeptSession, KeptSubscription};
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, SessionId, Subscriber};
+use crate::metrics::{self, ChannelLabel, CommandLabel, ResumeOutcome, SentKind, SentLabel};
 use crate::protocol::command::{self, Command};
 use crate::protocol::{frame, Dialect, DisconnectReason, Farewell};
 use crate::transport::codec::close_code;
@@ -88,7 +89,7 @@ pub(crate) struct Subscription {
     pub since: Instant,
     /// Counts it in `websocket_active_subscriptions` while it lives (held for its `Drop`).
     #[allow(dead_code)]
-    pub counted: crate::metrics::ActiveSubscription,
+    pub counted: metrics::ActiveSubscription,
 }
 
 /// Messages from background tasks back into the loop.
@@ -115,20 +116,23 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Queues a frame; an overflow is handled by the loop (it watches the inbox). Called
-    /// from the session's own task, which writes before it waits, so it wakes nobody.
-    pub fn send(&self, text: String) {
-        let _ = self.outbox.push_quiet(Frame::text(&text));
+    /// Queues a frame, counted as `label` once written; an overflow is handled by the loop
+    /// (it watches the inbox). Called from the session's own task, which writes before it
+    /// waits, so it wakes nobody.
+    pub fn send(&self, label: SentLabel, text: String) {
+        let _ = self.outbox.push_quiet(Frame::text(&text).labelled(label));
     }
 
-    /// This connection as a listener of streams.
-    pub fn subscriber(&self) -> Subscriber {
-        Subscriber { session: self.id, outbox: self.outbox.clone(), dialect: self.dialect, evict: self.evict.clone() }
+    /// This connection as a listener of streams of `channel`.
+    pub fn subscriber(&self, channel: &ChannelDescriptor) -> Subscriber {
+        Subscriber { session: self.id, outbox: self.outbox.clone(), dialect: self.dialect, evict: self.evict.clone(), channel: ChannelLabel::of(channel) }
     }
 
-    /// Counts a protocol error; true when the connection should be dropped.
-    fn protocol_error(&mut self, what: &str) -> bool {
-        tracing::debug!(session = self.id.0, error = what, "protocol error");
+    /// Counts a protocol error of `kind` (a fixed name, for metrics); true when the
+    /// connection should be dropped.
+    fn protocol_error(&mut self, kind: &'static str, what: &dyn std::fmt::Display) -> bool {
+        tracing::debug!(session = self.id.0, error = %what, "protocol error");
+        metrics::protocol_error(kind);
         self.errors.spend()
     }
 
@@ -155,7 +159,7 @@ fn goodbye(reason: DisconnectReason) -> Goodbye {
     // A client too slow to read its queue would not read it now either.
     let flush_queued = reason != DisconnectReason::TooSlow;
     match reason.farewell() {
-        Farewell::Disconnect => Goodbye { flush_queued, last: Some(Frame::text(&frame::disconnect(reason))), close: Some((close_code::NORMAL, reason.as_str())) },
+        Farewell::Disconnect => Goodbye { flush_queued, last: Some(Frame::text(&frame::disconnect(reason)).labelled(SentLabel::connection(SentKind::Disconnect))), close: Some((close_code::NORMAL, reason.as_str())) },
         Farewell::Close { code, text } => Goodbye { flush_queued, last: None, close: Some((code, text)) },
         // Nothing of ours; the client's own close is still answered.
         Farewell::Silent => Goodbye { flush_queued, last: None, close: None },
@@ -216,7 +220,7 @@ async fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: 
         (Some(_), Some(old)) => restore(&mut s, old).await,
         _ => None,
     };
-    s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
+    s.send(SentLabel::connection(SentKind::Welcome), frame::welcome(sid.as_deref(), restored.as_deref()));
     (s, inbox, sid)
 }
 
@@ -358,7 +362,10 @@ where
             answered = true;
             let stop = match event {
                 Inbound::Text(text) => handle_text(s, text),
-                Inbound::Binary(_) => s.protocol_error("binary frame").then_some(DisconnectReason::InvalidRequest),
+                Inbound::Binary(_) => {
+                    metrics::message_received(CommandLabel::Invalid);
+                    s.protocol_error("binary_frame", &"binary frame").then_some(DisconnectReason::InvalidRequest)
+                }
                 Inbound::Ping(_) | Inbound::Pong | Inbound::Close(_) => None,
             };
             match stop {
@@ -373,7 +380,10 @@ where
             return Poll::Ready(reason);
         }
         match read {
-            Poll::Ready(ReadEnd::Violation(v)) => return Poll::Ready(violation_reason(v)),
+            Poll::Ready(ReadEnd::Violation(v)) => {
+                metrics::protocol_error(violation_kind(v));
+                return Poll::Ready(violation_reason(v));
+            }
             Poll::Ready(_) => return Poll::Ready(DisconnectReason::ClientClosed),
             Poll::Pending => {}
         }
@@ -383,6 +393,15 @@ where
             continue;
         }
         return Poll::Pending;
+    }
+}
+
+/// A transport violation as a `cableway_protocol_errors_total` kind.
+fn violation_kind(v: Violation) -> &'static str {
+    match v {
+        Violation::TooBig => "message_too_big",
+        Violation::InvalidUtf8 => "invalid_utf8",
+        Violation::Protocol => "framing",
     }
 }
 
@@ -445,7 +464,7 @@ impl Clock {
             return Some(DisconnectReason::Unresponsive);
         }
         if now >= self.next_ping {
-            s.send(frame::ping(unix_now()));
+            s.send(SentLabel::connection(SentKind::Ping), frame::ping(unix_now()));
             if !self.heard_since_tick && self.unanswered.is_none() {
                 // Written with the JSON ping, in the same write.
                 let _ = s.outbox.push_quiet(Frame::ping(b""));
@@ -466,11 +485,13 @@ const RESTORE_GRACE: Duration = Duration::from_secs(5);
 /// Resumes a kept session: its subscriptions come back without re-authorization and wait
 /// for the client's `history` to replay and go live. Returns the restored identifiers.
 async fn restore(s: &mut Session, sid: &str) -> Option<Vec<String>> {
-    let kept = s.app.engine.take_session(sid, &s.principal.claims.sub, &s.principal.claims.account_id, crate::auth::unix_now()).await?;
+    let kept = s.app.engine.take_session(sid, &s.principal.claims.sub, &s.principal.claims.account_id, crate::auth::unix_now()).await;
+    metrics::session_resume(if kept.is_some() { ResumeOutcome::Restored } else { ResumeOutcome::NotRestored });
+    let kept = kept?;
     let mut ids = Vec::with_capacity(kept.subscriptions.len());
     for k in kept.subscriptions {
         ids.push(k.identifier.to_string());
-        let sub = Subscription { counted: crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(k.channel)), channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, joining: false, leases: Leases::default(), since: Instant::now() };
+        let sub = Subscription { counted: metrics::ActiveSubscription::new(ChannelLabel::of(k.channel)), channel: k.channel, identifier: k.identifier.clone(), params: k.params, streams: k.streams, live: false, joining: false, leases: Leases::default(), since: Instant::now() };
         s.subs.insert(k.identifier, sub);
     }
     tracing::info!(session = s.id.0, restored = ids.len(), "session restored");
@@ -485,15 +506,30 @@ fn go_live_unclaimed(s: &mut Session) {
     }
 }
 
+/// A command as a `websocket_messages_received_total` label.
+fn command_label(cmd: &Command) -> CommandLabel {
+    match cmd {
+        Command::Subscribe { .. } => CommandLabel::Subscribe,
+        Command::Unsubscribe { .. } => CommandLabel::Unsubscribe,
+        Command::Message { .. } => CommandLabel::Message,
+        Command::History { .. } => CommandLabel::History,
+        Command::Pong => CommandLabel::Pong,
+        Command::Whisper { .. } => CommandLabel::Whisper,
+    }
+}
+
 /// Handles one text frame; `Some` ends the connection.
 fn handle_text(s: &mut Session, text: &str) -> Option<DisconnectReason> {
     let cmd = match command::parse(text) {
         Ok(c) => c,
         Err(e) => {
-            return s.protocol_error(&e.to_string()).then_some(DisconnectReason::InvalidRequest);
+            metrics::message_received(CommandLabel::Invalid);
+            return s.protocol_error(e.kind(), &e).then_some(DisconnectReason::InvalidRequest);
         }
     };
+    metrics::message_received(command_label(&cmd));
     if !matches!(cmd, Command::Pong) && !s.commands.admit() {
+        metrics::rate_limited();
         if let Command::Message { identifier, data } = cmd {
             if let Some(sub) = s.subs.get(identifier.as_str()) {
                 actions::refuse_rate_limited(&s.performer(sub), data);

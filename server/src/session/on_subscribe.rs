@@ -41,6 +41,7 @@ use crate::channels::ChannelDescriptor;
 use crate::codegen_support::{FetchDescriptor, MessageDescriptor, OnSubscribeDescriptor};
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, Push};
+use crate::metrics::{ChannelLabel, SentKind, SentLabel};
 use crate::protocol::frame;
 use crate::transport::Frame;
 use crate::validation::{self, Violation};
@@ -85,7 +86,7 @@ pub(super) fn send(s: &Session, sub: Subscribed<'_>, hold: Option<Hold>) {
         match step {
             OnSubscribeDescriptor::Message(m) => {
                 if let Some(f) = message_frame(sub.identifier, sub.channel, m, sub.params, &s.claims_json) {
-                    s.send(f);
+                    s.send(SentLabel::new(ChannelLabel::of(sub.channel), SentKind::Data), f);
                 }
             }
             OnSubscribeDescriptor::Fetch(fetch) => {
@@ -198,7 +199,7 @@ impl Fetch {
             OnSubscribeDescriptor::Fetch(_) => None,
         });
         for f in first.into_iter().chain(rest) {
-            self.to.push(Frame::text(&f));
+            self.to.push(Frame::text(&f).labelled(SentLabel::new(ChannelLabel::of(self.channel), SentKind::Data)));
         }
         for f in held {
             self.to.push(f);

@@ -18,9 +18,11 @@ use super::{Internal, Session, Subscription};
 use crate::channels::ChannelDescriptor;
 use crate::engine::{Join, Joining};
 use crate::history::ReplayRequest;
+use crate::metrics::{self, ChannelLabel, ReplayOutcome, SentKind, SentLabel};
 use crate::protocol::command::HistoryRequest;
 use crate::protocol::{frame, identifier, Dialect};
 use crate::resolver::Scoped;
+use crate::transport::Frame;
 use crate::validation;
 
 /// The result of authorizing one subscribe.
@@ -42,8 +44,15 @@ pub struct JoinOutcome {
 
 fn reject(s: &Session, identifier: &str, reason: &'static str, detail: &str) {
     tracing::info!(session = s.id.0, identifier, reason, detail, "subscription rejected");
-    crate::metrics::subscription_rejected(crate::metrics::ChannelLabel::of_identifier(identifier), reason);
-    s.send(frame::reject(identifier, reason));
+    let channel = ChannelLabel::of_identifier(identifier);
+    metrics::subscription_rejected(channel, reason);
+    s.send(SentLabel::new(channel, SentKind::Reject), frame::reject(identifier, reason));
+}
+
+/// The answer to a history request: `confirm_history` when the whole gap was replayed.
+fn history_answer(channel: &ChannelDescriptor, identifier: &str, confirmed: bool) -> Frame {
+    metrics::history_replay(if confirmed { ReplayOutcome::Confirmed } else { ReplayOutcome::Rejected });
+    Frame::text(&frame::history(identifier, confirmed)).labelled(SentLabel::new(ChannelLabel::of(channel), SentKind::History))
 }
 
 /// What to replay, from an ext client's `history`: positions of streams this subscription
@@ -131,11 +140,11 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     // Queue the confirmation, then (replay and) register, with no await in between: the
     // writer runs after this returns, so the client never sees the confirmation before the
     // streams are live, and every broadcast to them is queued after it.
-    s.send(frame::confirm(&o.identifier));
+    s.send(SentLabel::new(ChannelLabel::of(o.channel), SentKind::Confirm), frame::confirm(&o.identifier));
     // A channel that fetches on subscribe listens through a hold until its status is queued:
     // the replay and `confirm_history` go there too, so they keep their order after it.
     let hold = on_subscribe::hold(s, o.channel);
-    let mut subscriber = s.subscriber();
+    let mut subscriber = s.subscriber(o.channel);
     if let Some(h) = &hold {
         subscriber.outbox = h.outbox.clone();
     }
@@ -144,12 +153,12 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     let (history, leases) = s.app.engine.join(joining, join);
     tracing::debug!(session = s.id.0, channel = o.channel.name, streams = ?streams, "subscribed");
     if let Some(confirmed) = history {
-        let _ = target.push(frame::history(&o.identifier, confirmed).into());
+        let _ = target.push(history_answer(o.channel, &o.identifier, confirmed));
     }
     drop(target);
     on_subscribe::send(s, Subscribed { identifier: &o.identifier, channel: o.channel, params: &o.params, streams: &streams }, hold);
     let identifier = o.identifier.clone();
-    let counted = crate::metrics::ActiveSubscription::new(crate::metrics::ChannelLabel::of(o.channel));
+    let counted = metrics::ActiveSubscription::new(ChannelLabel::of(o.channel));
     s.subs.insert(o.identifier, Subscription { counted, channel: o.channel, identifier, params: o.params, streams, live: true, joining: false, leases, since: tokio::time::Instant::now() });
 }
 
@@ -183,17 +192,17 @@ pub(crate) fn finish_join(s: &mut Session, o: JoinOutcome) {
             tracing::warn!(session = s.id.0, identifier = &*o.identifier, error = %e, "the engine cannot join the streams");
             sub.since = tokio::time::Instant::now();
             if o.request.is_some() {
-                s.send(frame::history(&o.identifier, false));
+                let _ = s.outbox.push_quiet(history_answer(sub.channel, &o.identifier, false));
             }
             return;
         }
     };
     let register = !sub.live;
-    let streams = sub.streams.clone();
-    let join = Join { subscriber: s.subscriber(), identifier: &o.identifier, streams: &streams, request: o.request.as_ref(), register };
+    let (streams, channel) = (sub.streams.clone(), sub.channel);
+    let join = Join { subscriber: s.subscriber(channel), identifier: &o.identifier, streams: &streams, request: o.request.as_ref(), register };
     let (confirmed, leases) = s.app.engine.join(joining, join);
     if let Some(confirmed) = confirmed {
-        s.send(frame::history(&o.identifier, confirmed));
+        let _ = s.outbox.push_quiet(history_answer(channel, &o.identifier, confirmed));
     }
     if let Some(sub) = s.subs.get_mut(&o.identifier) {
         if register {

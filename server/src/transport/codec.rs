@@ -16,6 +16,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::metrics::SentLabel;
+
 const OP_CONTINUATION: u8 = 0x0;
 const OP_TEXT: u8 = 0x1;
 const OP_BINARY: u8 = 0x2;
@@ -44,6 +46,9 @@ pub struct Frame {
     /// Counted in the connection's outbound byte budget (everything the application queues;
     /// not the transport's own pongs).
     counted: bool,
+    /// What it counts as once written (`websocket_messages_sent_total`); application
+    /// frames have one, the transport's own control frames none.
+    label: Option<SentLabel>,
 }
 
 impl Frame {
@@ -72,7 +77,7 @@ impl Frame {
         for p in parts {
             bytes.extend_from_slice(p);
         }
-        Frame { bytes: Arc::from(bytes), published: None, counted: true }
+        Frame { bytes: Arc::from(bytes), published: None, counted: true, label: None }
     }
 
     /// A text frame.
@@ -113,6 +118,17 @@ impl Frame {
     pub fn published_at(mut self, at: Instant) -> Frame {
         self.published = Some(at);
         self
+    }
+
+    /// The same frame, counted as `label` once written.
+    pub fn labelled(mut self, label: SentLabel) -> Frame {
+        self.label = Some(label);
+        self
+    }
+
+    /// What it counts as once written, if it is an application frame.
+    pub fn label(&self) -> Option<SentLabel> {
+        self.label
     }
 
     /// Encoded length, header included.

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use super::codec::{Decoder, Flow, Frame, Inbound, Violation};
 use super::stats;
+use crate::metrics::SentTally;
 
 /// Most frames handed to one `writev` (well under `IOV_MAX`).
 const MAX_IOVECS: usize = 64;
@@ -170,6 +171,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     fn advance(&mut self, mut written: usize) {
         let (mut frames, bytes) = (0, written);
         let mut oldest = None;
+        let mut sent = SentTally::default();
         while let Some(front) = self.sending.front() {
             let left = front.len() - self.offset;
             if written < left {
@@ -187,6 +189,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
             if oldest.is_none() {
                 oldest = front.published();
             }
+            sent.add(front.label());
             self.sending.pop_front();
         }
         if self.sending.is_empty() && self.sending.capacity() > 0 {

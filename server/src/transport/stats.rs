@@ -1,8 +1,9 @@
 //! What the transport did, counted process-wide: writes, frames and bytes written, and the
 //! time from a publication's acceptance to its frame reaching the socket.
 //!
-//! This is the one place the write path reports to; metrics exporters read [`snapshot`]
-//! (or hook in here). Counters are relaxed atomics bumped once per `write()`, never per
+//! This is the one place the write path reports to: `/health` and the metrics' sampled
+//! counters (bytes, evictions) read [`snapshot`]; the histograms of frames per write and of
+//! fan-out latency are recorded here. Everything is bumped once per `write()`, never per
 //! frame queued, so the cost stays off the fan-out path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,9 +40,14 @@ pub(crate) fn wrote(frames: u64, bytes: usize, oldest: Option<Instant>) {
     WRITES.fetch_add(1, Ordering::Relaxed);
     FRAMES.fetch_add(frames, Ordering::Relaxed);
     BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+    if frames > 0 {
+        crate::metrics::frames_per_write(frames as usize);
+    }
     if let Some(at) = oldest {
+        let took = at.elapsed();
         FANOUT_COUNT.fetch_add(1, Ordering::Relaxed);
-        FANOUT_MICROS.fetch_add(at.elapsed().as_micros() as u64, Ordering::Relaxed);
+        FANOUT_MICROS.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        crate::metrics::fanout_latency(took);
     }
 }
 

@@ -38,22 +38,23 @@ impl Calls {
     /// Runs one command.
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EngineError> {
         let mut conn = self.conn.clone();
-        self.timed(async move { cmd.query_async(&mut conn).await }).await
+        self.timed("command", async move { cmd.query_async(&mut conn).await }).await
     }
 
     /// Runs a pipeline (atomic when built with `.atomic()`).
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, EngineError> {
         let mut conn = self.conn.clone();
-        self.timed(async move { pipe.query_async(&mut conn).await }).await
+        self.timed("pipeline", async move { pipe.query_async(&mut conn).await }).await
     }
 
     /// Runs a script (`EVALSHA`, loading it on `NOSCRIPT`).
     pub async fn script<T: FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, EngineError> {
         let mut conn = self.conn.clone();
-        self.timed(async move { invocation.invoke_async(&mut conn).await }).await
+        self.timed("script", async move { invocation.invoke_async(&mut conn).await }).await
     }
 
-    async fn timed<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, EngineError> {
+    /// Runs `call` under the timeout, counted in the stats and in `cableway_redis_call_seconds{op}`.
+    async fn timed<T>(&self, op: &'static str, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, EngineError> {
         let started = Instant::now();
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(v)) => Ok(v),
@@ -62,7 +63,9 @@ impl Calls {
         };
         // A reply error means Redis is there; only unreachable and silent count as down.
         let up = !matches!(result, Err(EngineError::Unreachable(_) | EngineError::Timeout(_)));
-        self.stats.call(started.elapsed().as_micros() as u64, up);
+        let took = started.elapsed();
+        self.stats.call(took.as_micros() as u64, up);
+        crate::metrics::redis_call(op, took);
         result
     }
 }

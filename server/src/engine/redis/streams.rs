@@ -347,7 +347,7 @@ impl Streams {
                 }
             }
             for f in frames {
-                let _ = j.subscriber.outbox.push(f.into());
+                let _ = j.subscriber.outbox.push(j.subscriber.replayed(&f));
             }
             true
         });
