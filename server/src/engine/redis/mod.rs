@@ -82,7 +82,7 @@ impl RedisEngine {
         tokio::spawn(task.run(commands_rx));
         tokio::spawn(watch(streams.clone(), calls.clone(), stats.clone(), shutdown.clone(), redis.position_check_interval));
         let context = ScriptContext { keys: keys.clone(), node, meta_ttl: redis.meta_ttl, record_owners };
-        let publisher = Publisher::start(calls.clone(), context);
+        let publisher = Publisher::start(calls.clone(), context, stats.clone());
         let sessions = sessions::RedisSessions::new(calls.clone(), keys.clone(), config.timeouts.session_ttl);
         let owners = Arc::new(owners::RedisOwners { calls: calls.clone(), keys: keys.clone() });
         let url = redis.redacted_url().unwrap_or_default();
