@@ -30,6 +30,15 @@ if ! command -v openssl >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
 fi
 
+# kosoku (PyPI) runs the Autobahn WebSocket suite (tests/tests/autobahn.rs), from a venv
+# outside the clone, like the target dir.
+KOSOKU_VENV="${CABLEWAY_KOSOKU_VENV:-$HOME/.cache/cableway-kosoku-venv}"
+if [ ! -x "$KOSOKU_VENV/bin/kosoku" ]; then
+  command -v python3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv; }
+  python3 -m venv "$KOSOKU_VENV" && "$KOSOKU_VENV/bin/pip" install -q kosoku==0.1.0
+fi
+export CABLEWAY_KOSOKU_VENV="$KOSOKU_VENV"
+
 echo "== building"
 cargo build --workspace --all-targets --locked
 

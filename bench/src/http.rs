@@ -70,6 +70,19 @@ impl Publisher {
     }
 }
 
+/// `GET <path>` on a fresh connection; the JSON body. For Cableway's `/health`.
+///
+/// # Errors
+/// Connection, HTTP or JSON errors.
+pub async fn get_json(addr: SocketAddr, path: &str) -> Result<serde_json::Value> {
+    let mut s = TcpStream::connect(addr).await.with_context(|| format!("connect to {addr}"))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let at = find(&buf, b"\r\n\r\n").context("no response head")? + 4;
+    Ok(serde_json::from_slice(&buf[at..])?)
+}
+
 fn find(h: &[u8], needle: &[u8]) -> Option<usize> {
     h.windows(needle.len()).position(|w| w == needle)
 }

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::client::{self, Recorder};
 use super::http::Publisher;
 use super::procfs;
-use super::spec::{BodyFormat, LatencyPhase, Report, Spec, Step};
+use super::spec::{BodyFormat, LatencyPhase, Receipt, Report, Spec, Step};
 use super::stats::Latency;
 
 const PHASE_WARMUP: u16 = 0;
@@ -208,6 +208,24 @@ async fn run(spec: Spec) -> Result<Report> {
     }
     let clients = report.connected as u32;
 
+    if spec.listen_only {
+        // Another generator publishes; record what arrives until told to stop.
+        for _ in 0..4096 {
+            rec.borrow_mut().next_seq(PHASE_LATENCY);
+        }
+        progress("listening");
+        let stop = spec.stop_file.clone().unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while !std::path::Path::new(&stop).exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        report.receipts = receipts(&rec.borrow(), true);
+        report.delivered = rec.borrow().count.iter().map(|c| *c as u64).sum();
+        report.wall_secs = start.elapsed().as_secs_f64();
+        report.generator_cpu_secs = procfs::self_cpu_seconds() - gen_cpu0;
+        return Ok(report);
+    }
+
     if clients > 0 {
         progress("latency");
         report.latency = latency_phase(&spec, &rec, &pool, clients).await;
@@ -309,7 +327,30 @@ async fn run(spec: Spec) -> Result<Report> {
     report.errors = r.errors.clone();
     report.generator_cpu_secs = procfs::self_cpu_seconds() - gen_cpu0;
     report.wall_secs = start.elapsed().as_secs_f64();
+    if spec.receipts {
+        report.receipts = receipts(&r, false);
+    }
     Ok(report)
+}
+
+/// Per broadcast: sent and last-receipt times in Unix µs; `seen_only` skips broadcasts no
+/// subscriber got.
+fn receipts(r: &Recorder, seen_only: bool) -> Vec<Receipt> {
+    let (now, unix_now) = (Instant::now(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64));
+    let unix = |t: Instant| unix_now.saturating_sub(now.saturating_duration_since(t).as_micros() as u64);
+    (0..r.count.len())
+        .filter(|&i| !seen_only || r.count[i] > 0)
+        .map(|i| Receipt { seq: i as u32, sent_unix_us: r.sent[i].map(unix), last_unix_us: r.last[i].map(unix), count: r.count[i] })
+        .collect()
+}
+
+/// Cableway's (writes, frames) so far, from `/health`; `None` for other servers.
+async fn transport_counts(spec: &Spec) -> Option<(u64, u64)> {
+    if spec.body != BodyFormat::Cableway {
+        return None;
+    }
+    let v = super::http::get_json(spec.publish_addr.parse().ok()?, "/health").await.ok()?;
+    Some((v["transport"]["writes"].as_u64()?, v["transport"]["frames"].as_u64()?))
 }
 
 /// Waits until every broadcast so far reached everyone (or failed), at most `limit`.
@@ -395,10 +436,10 @@ async fn run_step(
     drain_ms: u64,
     p99_limit_ms: u64,
 ) -> Step {
-    let _ = spec;
     let rate = offered / clients as f64;
     let secs = (step_ms as f64 / 1000.0).max(min_msgs as f64 / rate);
     let msgs = ((rate * secs).ceil() as usize).max(1);
+    let writes0 = transport_counts(spec).await;
     let (cpu0, gen0) = (cpu.server(), procfs::self_cpu_seconds());
     let t_start = Instant::now();
     let mut seqs = Vec::with_capacity(msgs);
@@ -428,6 +469,8 @@ async fn run_step(
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let (cpu1, gen1) = (cpu.server(), procfs::self_cpu_seconds());
+    let writes1 = transport_counts(spec).await;
+    let frames_per_write = writes0.zip(writes1).filter(|(a, b)| b.0 > a.0).map(|(a, b)| (b.1 - a.1) as f64 / (b.0 - a.0) as f64);
     let r = rec.borrow();
     let deliveries: u64 = seqs.iter().map(|s| r.count[*s as usize] as u64).sum();
     let expected: u64 = seqs.iter().filter(|s| !r.failed[**s as usize]).count() as u64 * clients as u64;
@@ -448,6 +491,7 @@ async fn run_step(
         missing,
         server_cpu_us_per_delivery: server_cpu.filter(|_| deliveries > 0).map(|c| c * 1e6 / deliveries as f64),
         server_cpu_share: server_cpu.map(|c| c / window),
+        frames_per_write,
         generator_cpu_share: (gen1 - gen0) / window,
         // Sustained means keeping up, too: a server that falls behind can still drain a
         // short step within the p99 limit.

@@ -117,6 +117,17 @@ pub struct Spec {
     /// server that collapses under N does not stall the whole bench.
     #[serde(default)]
     pub connect_budget_ms: Option<u64>,
+    /// Only connect and record receipts, publishing nothing, until `stop_file` exists: the
+    /// second generator of a run whose subscribers do not fit in one process.
+    #[serde(default)]
+    pub listen_only: bool,
+    /// See `listen_only`.
+    #[serde(default)]
+    pub stop_file: Option<String>,
+    /// Report per-broadcast send and last-receipt times ([`Report::receipts`]), so runs of
+    /// several generators can be combined.
+    #[serde(default)]
+    pub receipts: bool,
 }
 
 impl Spec {
@@ -147,6 +158,9 @@ impl Spec {
             final_wait_ms: 5000,
             sources: Vec::new(),
             connect_budget_ms: None,
+            listen_only: false,
+            stop_file: None,
+            receipts: false,
         }
     }
 }
@@ -174,6 +188,10 @@ pub struct Step {
     pub server_cpu_share: Option<f64>,
     /// Generator CPU, share of one core (≥ 0.95 means the generator is the bottleneck).
     pub generator_cpu_share: f64,
+    /// Frames per socket write on the server over the step (Cableway only: its `/health`
+    /// counts writes and frames).
+    #[serde(default)]
+    pub frames_per_write: Option<f64>,
     /// No delivery missing, p99 within the limit, and at least 90% of the offered rate delivered.
     pub pass: bool,
 }
@@ -190,6 +208,19 @@ pub struct LatencyPhase {
     /// Broadcasts that did not reach everyone within the timeout (the phase stops after two
     /// in a row).
     pub incomplete: usize,
+}
+
+/// One broadcast as one generator saw it, in Unix µs (comparable across processes).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Sequence number.
+    pub seq: u32,
+    /// When it was published (the publishing generator only).
+    pub sent_unix_us: Option<u64>,
+    /// When this generator's last subscriber got it.
+    pub last_unix_us: Option<u64>,
+    /// How many of this generator's subscribers got it.
+    pub count: u32,
 }
 
 /// Everything one run measured.
@@ -247,4 +278,7 @@ pub struct Report {
     pub wall_secs: f64,
     /// First errors seen.
     pub errors: Vec<String>,
+    /// Per broadcast, when asked for ([`Spec::receipts`]).
+    #[serde(default)]
+    pub receipts: Vec<Receipt>,
 }

@@ -6,7 +6,8 @@
 //!   only runtime surface generated code touches.
 //! - [`cli`]: the `cableway` command (`serve`, `token`, `generate`, `check`, `channels`).
 //! - [`server`]: bind, serve, drain. [`http`]: the routes. [`session`]: one WebSocket
-//!   connection's loop (the transport). [`protocol`]: ActionCable frames and commands.
+//!   connection's loop. [`transport`]: WebSocket framing on the upgraded socket.
+//!   [`protocol`]: ActionCable frames and commands.
 //! - [`hub`]: which connection listens to which stream; local fan-out with per-connection,
 //!   byte-bounded outboxes. [`broker`]: validate-then-deliver for publications.
 //! - [`engine`]: what one node or many share: positions, history, sessions, ownership
@@ -45,4 +46,5 @@ pub mod protocol;
 pub mod resolver;
 pub mod server;
 pub mod session;
+pub mod transport;
 pub mod validation;

@@ -56,7 +56,7 @@ fn a_new_channel_file_needs_no_rust_edit() {
         .current_dir(repo_root())
         .env("CABLEWAY_SCHEMA_DIR", &schema)
         .env("CARGO_TARGET_DIR", &target));
-    let listing = run(&mut Command::new(target.join("debug/cableway")).arg("channels"));
+    let listing = run(Command::new(target.join("debug/cableway")).arg("channels"));
     assert!(listing.lines().any(|l| l.starts_with("CanaryChannel\t1 events\t1 actions\tcanary:{params.release_id}")), "{listing}");
     assert_eq!(listing.lines().count(), 23);
     std::fs::remove_dir_all(dir).unwrap();

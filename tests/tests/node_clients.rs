@@ -87,7 +87,7 @@ fn official_actioncable_client_survives_a_server_restart() {
         .env("PUBLISHER_KEY", &first.publisher_key)
         .env("ACCOUNT", ACCOUNT)
         .env("CONVERSATION_ID", CONVERSATION)
-        .env("SYNC_DIR", &sync)
+        .env("SYNC_DIR", sync)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -185,3 +185,48 @@ async fn protocol_errors_are_counted_per_ten_second_window() {
     c.send_text("garbage").await;
     assert_eq!(c.recv().await, Some(json!({ "type": "disconnect", "reason": "invalid_request", "reconnect": false })));
 }
+
+/// Open connections as the server counts them.
+fn open(s: &InProcess) -> usize {
+    s.app.connections.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_answers_no_ping_is_closed_after_two_intervals_and_the_write_timeout() {
+    let s = InProcess::start();
+    let c = s.user("u1", ACCOUNT).await;
+    let welcomed = Instant::now();
+    // The client stops reading, so it answers nothing. The first interval is a grace: at
+    // 3 s it has just connected; at 6 s it has been silent for an interval and gets a
+    // WebSocket ping; 2 intervals + the 2 s write timeout later, at 14 s, it is closed.
+    while open(&s) == 1 && welcomed.elapsed() < secs(60) {
+        advance(Duration::from_millis(10)).await;
+    }
+    let closed = welcomed.elapsed();
+    assert!(closed >= secs(14) && closed <= Duration::from_millis(14_100), "closed as unresponsive after {closed:?}, not 14 s");
+    drop(c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_answers_pings_stays_connected_without_sending_a_command() {
+    let s = InProcess::start();
+    let mut c = s.user("u1", ACCOUNT).await;
+    let since = Instant::now();
+    // Reading is all it does: its WebSocket library answers the server's pings.
+    let got = pings(&mut c, since, 20).await;
+    assert_eq!(got.last().map(|(at, _)| *at), Some(secs(60)));
+    assert_eq!(open(&s), 1, "a minute later, still connected");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_past_exp_but_inside_the_leeway_gets_its_welcome_before_token_expired() {
+    let s = InProcess::start();
+    let now = unix_now();
+    let mut principal = claims("u1", ACCOUNT, &[], "user", 0);
+    principal["iat"] = json!(now - 60);
+    principal["exp"] = json!(now - 5);
+    let mut c = s.connect(&s.sign(&principal)).await;
+    assert_eq!(c.recv().await, Some(json!({ "type": "welcome" })), "the queued welcome is written first");
+    assert_eq!(c.recv().await, Some(json!({ "type": "disconnect", "reason": "token_expired", "reconnect": false })));
+    assert_eq!(c.close_code(secs(5)).await, Some(1000));
+}

@@ -1,6 +1,10 @@
 // Benchmark peer: a plain Node `ws` broadcast server (no framework), the JS floor.
 // Clients send {"type":"subscribe"} and get {"type":"confirm"}; POST /broadcast sends the
 // body, as is, to every subscribed socket with one ws.send() each (the idiomatic loop).
+// POST /publish is the publish path of the same event as Cableway's POST /broadcast: the body
+// is one {"channel","event","payload"} or an array of them; each is parsed, wrapped in an
+// envelope {"event","payload","timestamp"} and sent to every subscriber. (No schema check:
+// ws has none.)
 // Usage: node ws-server.js <port>    (binds 127.0.0.1 only)
 'use strict';
 const http = require('http');
@@ -21,6 +25,33 @@ const server = http.createServer((req, res) => {
         n++;
       }
       const reply = `{"deliveries":${n}}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
+    });
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/publish') {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let body;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch (e) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('invalid JSON');
+        return;
+      }
+      const events = Array.isArray(body) ? body : [body];
+      let n = 0;
+      for (const ev of events) {
+        const message = JSON.stringify({ event: ev.event, payload: ev.payload, timestamp: Date.now() });
+        for (const ws of subscribers) {
+          ws.send(message);
+          n++;
+        }
+      }
+      const reply = `{"published":${events.length},"deliveries":${n}}`;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
       res.end(reply);
     });

@@ -5,8 +5,8 @@
 //! ```text
 //! loadgen run SPEC.json|-          # one run (see cableway_bench::Spec); prints a Report as JSON
 //! loadgen example                  # prints an example spec
-//! loadgen publish ADDR BEARER BODY_FILE SECS CONNS [PID]
-//!                                  # publish-path cost: POST /broadcast back to back
+//! loadgen publish ADDR BEARER BODY_FILE SECS CONNS [PID] [PATH]
+//!                                  # publish-path cost: POST PATH (/broadcast) back to back
 //! loadgen jwt SECRET TOKEN ITERS   # in-process HS256 verification cost, as the server does it
 //! ```
 
@@ -41,16 +41,17 @@ fn main() -> Result<()> {
         Some("publish") => {
             let [addr, bearer, file, secs, conns] = [1, 2, 3, 4, 5].map(|i| args.get(i).cloned().unwrap_or_default());
             let body = std::fs::read(&file).with_context(|| format!("read {file}"))?;
-            let pid = args.get(6).and_then(|p| p.parse().ok());
+            let pid = args.get(6).and_then(|p| p.parse().ok()).filter(|p: &u32| *p > 0);
+            let path = args.get(7).map_or("/broadcast", String::as_str);
             let bearer = (!bearer.is_empty() && bearer != "-").then_some(bearer.as_str());
-            let out = bench::pathcost::run_blocking(&addr, "/broadcast", bearer, &body, secs.parse()?, conns.parse()?, pid)?;
+            let out = bench::pathcost::run_blocking(&addr, path, bearer, &body, secs.parse()?, conns.parse()?, pid)?;
             println!("{}", serde_json::to_string(&out)?);
         }
         Some("jwt") => {
             let [secret, token, iters] = [1, 2, 3].map(|i| args.get(i).cloned().unwrap_or_default());
             println!("{}", jwt_cost(&secret, &token, iters.parse().unwrap_or(20_000))?);
         }
-        _ => bail!("usage: loadgen run SPEC.json|- | example | publish ADDR BEARER BODY_FILE SECS CONNS [PID] | jwt SECRET TOKEN ITERS"),
+        _ => bail!("usage: loadgen run SPEC.json|- | example | publish ADDR BEARER BODY_FILE SECS CONNS [PID] [PATH] | jwt SECRET TOKEN ITERS"),
     }
     Ok(())
 }

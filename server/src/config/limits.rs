@@ -23,7 +23,7 @@ pub struct Limits {
     /// Largest publish request body, in bytes.
     #[schemars(range(min = 1))]
     pub max_publish_body_bytes: usize,
-    /// Socket read buffer per connection, in bytes.
+    /// Bytes one socket read takes, into the worker thread's buffer (connections keep none).
     #[schemars(range(min = 1))]
     pub read_buffer_bytes: usize,
     /// `listen(2)` backlog.

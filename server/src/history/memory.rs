@@ -27,6 +27,9 @@ struct Log {
 
 const SHARDS: usize = 16;
 
+/// One shard of the stream logs, by stream name.
+type Shard = Mutex<HashMap<String, Arc<Mutex<Log>>>>;
+
 /// The in-memory store.
 #[derive(Debug)]
 pub struct MemoryHistory {
@@ -35,7 +38,7 @@ pub struct MemoryHistory {
     /// Unix seconds when the store started: nothing published before is known.
     started: u64,
     next_epoch: AtomicU64,
-    shards: Box<[Mutex<HashMap<String, Arc<Mutex<Log>>>>]>,
+    shards: Box<[Shard]>,
     held: AtomicUsize,
     bytes: AtomicUsize,
 }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,7 @@ use crate::auth;
 use crate::metrics::{self, ConnectionOutcome};
 use crate::protocol::{self, Dialect};
 use crate::session::{self, Handshake};
+use crate::transport::WebSocketUpgrade;
 
 /// Why a request is not upgraded. Answered in plain text: this is a browser's handshake,
 /// and no WebSocket client reads the body anyway.
@@ -57,24 +57,16 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         Err(e) => Err(e),
     };
     metrics::connection_opened(ConnectionOutcome::of(&auth));
-    let limits = &app.config.limits;
-    let mut ws = ws
-        .read_buffer_size(limits.read_buffer_bytes)
-        .write_buffer_size(0)
-        .max_write_buffer_size(limits.max_outbound_queue_bytes + 64 * 1024)
-        .max_message_size(limits.max_inbound_message_bytes)
-        .max_frame_size(limits.max_inbound_message_bytes);
-    let dialect = match negotiated {
-        Some((name, dialect)) => {
-            ws = ws.protocols([name]);
-            dialect
-        }
-        None => Dialect::V1,
+    // The socket's limits (message size, outbound queue, read size) are applied by the
+    // session's transport; the handshake only chooses the subprotocol.
+    let (protocol, dialect) = match negotiated {
+        Some((name, dialect)) => (Some(name), dialect),
+        None => (None, Dialect::V1),
     };
     let restore_sid = restore_sid(&uri, &headers);
     let app2 = app.clone();
     let span = crate::logging::connection_span(auth.as_ref().ok());
-    Ok(ws.on_upgrade(move |socket| {
+    Ok(ws.on_upgrade(protocol, move |socket| {
         let hs = Handshake { dialect, auth, request, restore_sid };
         let tracker = app2.sessions.clone();
         async move {

@@ -52,6 +52,7 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> ax
         "streams": app.hub.stream_count(),
         "channels": crate::channels::REGISTRY.len(),
         "schema_version": crate::channels::SCHEMA_VERSION,
+        "transport": crate::transport::stats::snapshot(),
     });
     if let (Some(body), serde_json::Value::Object(engine)) = (body.as_object_mut(), app.engine.health()) {
         body.extend(engine);

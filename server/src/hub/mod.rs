@@ -2,9 +2,10 @@
 //!
 //! Streams are spread over shards by hash, each a `std::sync::Mutex` (no `.await` ever
 //! happens under it). Within a stream, subscribers are grouped by identifier, because the
-//! data frame embeds the identifier: a broadcast encodes one frame per group and shares
-//! its bytes (a refcount bump) across the group. Pushing into an [`Outbox`] never waits,
-//! so a slow client can only hurt itself.
+//! data frame embeds the identifier: a broadcast encodes one WebSocket frame (header and
+//! payload: server frames are unmasked, so every subscriber writes the same bytes) per group
+//! and shares it (a refcount bump) across the group. Pushing into an [`Outbox`] never
+//! waits, so a slow client can only hurt itself.
 
 pub mod outbox;
 
@@ -14,12 +15,12 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 pub use outbox::{Outbox, Push};
 
 use crate::protocol::Dialect;
+use crate::transport::Frame;
 
 /// Identifies one connection for the hub's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,15 +65,15 @@ impl std::ops::AddAssign for FanoutStats {
     }
 }
 
-/// How a broadcast's message becomes a frame for one group of subscribers.
+/// How a broadcast's message becomes the text of a frame for one group of subscribers.
 pub trait Encode {
-    /// The frame for subscribers that used `identifier` and speak `dialect`.
-    fn frame(&self, identifier: &str, dialect: Dialect) -> Utf8Bytes;
+    /// The frame text for subscribers that used `identifier` and speak `dialect`.
+    fn frame(&self, identifier: &str, dialect: Dialect) -> String;
 }
 
 impl<F: Fn(&str, Dialect) -> String> Encode for F {
-    fn frame(&self, identifier: &str, dialect: Dialect) -> Utf8Bytes {
-        self(identifier, dialect).into()
+    fn frame(&self, identifier: &str, dialect: Dialect) -> String {
+        self(identifier, dialect)
     }
 }
 
@@ -146,8 +147,9 @@ impl Hub {
         let mut stats = FanoutStats::default();
         let map = Self::lock(self.shard(stream));
         let Some(groups) = map.get(stream) else { return stats };
+        let accepted = std::time::Instant::now();
         for ((identifier, dialect), subs) in groups {
-            let frame = encode.frame(identifier, *dialect);
+            let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted);
             for s in subs {
                 if Some(s.session) == exclude {
                     continue;
@@ -190,12 +192,12 @@ impl Hub {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn fanout_encodes_once_per_identifier_and_skips_the_excluded() {
+    #[test]
+    fn fanout_encodes_once_per_identifier_and_skips_the_excluded() {
         let hub = Hub::new(4);
-        let (a, mut ra) = outbox::channel(1 << 20);
-        let (b, mut rb) = outbox::channel(1 << 20);
-        let (c, mut rc) = outbox::channel(1 << 20);
+        let (a, ra) = outbox::channel(1 << 20);
+        let (b, rb) = outbox::channel(1 << 20);
+        let (c, rc) = outbox::channel(1 << 20);
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
@@ -211,9 +213,10 @@ mod tests {
         let stats = hub.broadcast("s", &enc, Some(sb));
         assert_eq!(stats.queued, 2);
         assert_eq!(encodes.get(), 2);
-        assert_eq!(ra.recv().await.unwrap().as_str(), "frame:id1");
-        assert_eq!(rc.recv().await.unwrap().as_str(), "frame:id2");
-        assert!(rb.try_recv().is_none());
+        let only = |inbox: &outbox::Inbox| inbox.take().map(|q| q.iter().map(|f| f.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(only(&ra), Some(vec![Frame::text("frame:id1").as_bytes().to_vec()]));
+        assert_eq!(only(&rc), Some(vec![Frame::text("frame:id2").as_bytes().to_vec()]));
+        assert!(rb.take().is_none());
         hub.unsubscribe("s", &id1, Dialect::V1, sa);
         hub.unsubscribe("s", &id1, Dialect::V1, sb);
         hub.unsubscribe("s", &id2, Dialect::V1, sc);

@@ -27,6 +27,12 @@ pub enum DisconnectReason {
     /// pub/sub gap it could not fill from the history, or a new epoch): the client
     /// reconnects and resumes through history (Centrifugo's "insufficient state").
     InsufficientState,
+    /// The client broke the WebSocket framing (close code 1002).
+    ProtocolViolation,
+    /// The client sent text that is not UTF-8 (close code 1007).
+    InvalidUtf8,
+    /// The client answered no ping for 2 ping intervals plus the write timeout.
+    Unresponsive,
 }
 
 /// What the client is told when its connection ends.
@@ -58,6 +64,9 @@ impl DisconnectReason {
             DisconnectReason::ClientClosed => "client_closed",
             DisconnectReason::WriteFailed => "write_failed",
             DisconnectReason::InsufficientState => "insufficient_state",
+            DisconnectReason::ProtocolViolation => "protocol_violation",
+            DisconnectReason::InvalidUtf8 => "invalid_utf8",
+            DisconnectReason::Unresponsive => "unresponsive",
         }
     }
 
@@ -65,8 +74,13 @@ impl DisconnectReason {
     /// token cannot help (the Rails client then stops retrying).
     pub const fn reconnect(self) -> bool {
         match self {
-            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest => false,
-            DisconnectReason::ServerRestart
+            DisconnectReason::Unauthorized
+            | DisconnectReason::TokenExpired
+            | DisconnectReason::InvalidRequest
+            | DisconnectReason::ProtocolViolation
+            | DisconnectReason::InvalidUtf8 => false,
+            DisconnectReason::Unresponsive
+            | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
             | DisconnectReason::MessageTooBig
             | DisconnectReason::ClientClosed
@@ -80,8 +94,18 @@ impl DisconnectReason {
     /// token does not, and a draining server will not be there to resume on.
     pub const fn resumable(self) -> bool {
         match self {
-            DisconnectReason::TooSlow | DisconnectReason::MessageTooBig | DisconnectReason::ClientClosed | DisconnectReason::WriteFailed | DisconnectReason::InsufficientState => true,
-            DisconnectReason::Unauthorized | DisconnectReason::TokenExpired | DisconnectReason::InvalidRequest | DisconnectReason::ServerRestart => false,
+            DisconnectReason::TooSlow
+            | DisconnectReason::MessageTooBig
+            | DisconnectReason::ClientClosed
+            | DisconnectReason::WriteFailed
+            | DisconnectReason::InsufficientState
+            | DisconnectReason::Unresponsive => true,
+            DisconnectReason::Unauthorized
+            | DisconnectReason::TokenExpired
+            | DisconnectReason::InvalidRequest
+            | DisconnectReason::ServerRestart
+            | DisconnectReason::ProtocolViolation
+            | DisconnectReason::InvalidUtf8 => false,
         }
     }
 
@@ -96,7 +120,10 @@ impl DisconnectReason {
             | DisconnectReason::InsufficientState => Farewell::Disconnect,
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
-            DisconnectReason::ClientClosed | DisconnectReason::WriteFailed => Farewell::Silent,
+            DisconnectReason::ProtocolViolation => Farewell::Close { code: 1002, text: "protocol error" },
+            DisconnectReason::InvalidUtf8 => Farewell::Close { code: 1007, text: "invalid utf-8" },
+            // An unresponsive client is as good as gone: writing to it would only wait.
+            DisconnectReason::ClientClosed | DisconnectReason::WriteFailed | DisconnectReason::Unresponsive => Farewell::Silent,
         }
     }
 }
@@ -105,7 +132,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 9] = [
+    const ALL: [DisconnectReason; 12] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
@@ -115,6 +142,9 @@ mod tests {
         DisconnectReason::ClientClosed,
         DisconnectReason::WriteFailed,
         DisconnectReason::InsufficientState,
+        DisconnectReason::ProtocolViolation,
+        DisconnectReason::InvalidUtf8,
+        DisconnectReason::Unresponsive,
     ];
 
     #[test]
@@ -126,7 +156,7 @@ mod tests {
     #[test]
     fn only_a_client_that_dropped_off_or_fell_behind_may_resume() {
         let resumable: Vec<&str> = ALL.iter().filter(|r| r.resumable()).map(|r| r.as_str()).collect();
-        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed", "insufficient_state"]);
+        assert_eq!(resumable, ["too_slow", "message_too_big", "client_closed", "write_failed", "insufficient_state", "unresponsive"]);
     }
 
     #[test]
@@ -134,5 +164,7 @@ mod tests {
         assert_eq!(DisconnectReason::MessageTooBig.farewell(), Farewell::Close { code: 1009, text: "message too big" });
         assert_eq!(DisconnectReason::ClientClosed.farewell(), Farewell::Silent);
         assert_eq!(DisconnectReason::WriteFailed.farewell(), Farewell::Silent);
+        assert_eq!(DisconnectReason::ProtocolViolation.farewell(), Farewell::Close { code: 1002, text: "protocol error" });
+        assert_eq!(DisconnectReason::InvalidUtf8.farewell(), Farewell::Close { code: 1007, text: "invalid utf-8" });
     }
 }

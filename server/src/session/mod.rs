@@ -1,26 +1,40 @@
-//! One WebSocket connection: authentication outcome, then a single `select!` loop over
-//! shutdown, slow-consumer eviction, token expiry, the ping timer, queued frames, results
-//! of background work (authorization, forwarded actions) and client commands.
+//! One WebSocket connection: authentication outcome, then a loop over shutdown, slow-consumer
+//! eviction, the connection's clock (ping, token expiry, liveness, a stalled write), results
+//! of background work (authorization, forwarded actions), queued frames and client messages.
 //!
 //! Every frame to the client goes through the connection's [`Outbox`], so the order a
-//! client sees is the order frames were queued; the loop writes bursts with one flush,
-//! under the write timeout. Work that may wait on the network (ownership callbacks,
-//! forwarded actions) runs in spawned tasks, so the loop never stops reading or writing.
+//! client sees is the order frames were queued; each turn writes everything queued in one
+//! vectored write. The loop is a hand-written poll ([`turn`]) rather than a `select!`: its
+//! long-lived parts (the shutdown signal, one timer for every deadline) are built once, a
+//! wake-up costs only what changed, and the socket is read only when it has bytes.
+//! Work that may wait on the network (ownership callbacks, forwarded actions) runs in
+//! spawned tasks, so the loop never stops reading or writing.
+//!
+//! Liveness: ActionCable's JSON `ping` is not answered by clients, but a WebSocket ping is
+//! (browsers and every client library answer it). When a client has sent nothing for a
+//! whole ping interval, a WebSocket ping goes out with the JSON one; a connection that then
+//! sends nothing for 2 intervals + the write timeout is closed as `unresponsive`.
+//!
+//! The end: queued frames (a welcome, confirmations) are written before the `disconnect`
+//! frame, within the write timeout, whatever the reason, except for a client too slow to
+//! take them.
 
 mod limits;
+mod mailbox;
 mod on_subscribe;
 mod subscribe;
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::future::Either;
 use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::{self, Performer};
@@ -33,15 +47,18 @@ use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, SessionId, Subscriber};
 use crate::protocol::command::{self, Command};
 use crate::protocol::{frame, Dialect, DisconnectReason, Farewell};
+use crate::transport::codec::close_code;
+use crate::transport::{Connection, Frame, Goodbye, Inbound, ReadEnd, Violation};
 use limits::{CommandRate, ErrorBudget};
+use mailbox::Mailbox;
 
 pub use subscribe::SubscribeOutcome;
 
 /// Protocol errors tolerated in [`ERROR_WINDOW`] before the connection is dropped.
 const MAX_PROTOCOL_ERRORS: u32 = 10;
 const ERROR_WINDOW: Duration = Duration::from_secs(10);
-/// Most frames written per flush.
-const MAX_BATCH: usize = 256;
+/// A tick later than this is a missed one: the next comes one interval after it.
+const TICK_TOLERANCE: Duration = Duration::from_millis(5);
 
 /// What the upgrade handler learned before handing over the socket.
 pub struct Handshake {
@@ -90,7 +107,7 @@ pub(crate) struct Session {
     pub outbox: Outbox,
     /// Cancelled when the engine evicts this connection from a stream.
     pub evict: CancellationToken,
-    pub internal: mpsc::UnboundedSender<Internal>,
+    pub internal: Mailbox<Internal>,
     pub subs: HashMap<Arc<str>, Subscription>,
     pub pending: HashSet<Arc<str>>,
     errors: ErrorBudget,
@@ -98,9 +115,10 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Queues a frame; an overflow is handled by the loop (it watches the inbox).
+    /// Queues a frame; an overflow is handled by the loop (it watches the inbox). Called
+    /// from the session's own task, which writes before it waits, so it wakes nobody.
     pub fn send(&self, text: String) {
-        let _ = self.outbox.push(Utf8Bytes::from(text));
+        let _ = self.outbox.push_quiet(Frame::text(&text));
     }
 
     /// This connection as a listener of streams.
@@ -132,101 +150,92 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// What the client is told at the end (see [`Farewell`]), as the transport writes it.
+fn goodbye(reason: DisconnectReason) -> Goodbye {
+    // A client too slow to read its queue would not read it now either.
+    let flush_queued = reason != DisconnectReason::TooSlow;
+    match reason.farewell() {
+        Farewell::Disconnect => Goodbye { flush_queued, last: Some(Frame::text(&frame::disconnect(reason))), close: Some((close_code::NORMAL, reason.as_str())) },
+        Farewell::Close { code, text } => Goodbye { flush_queued, last: None, close: Some((code, text)) },
+        // Nothing of ours; the client's own close is still answered.
+        Farewell::Silent => Goodbye { flush_queued, last: None, close: None },
+    }
+}
+
 /// Runs a connection to its end.
-pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
-    let (mut sink, mut stream) = socket.split();
-    let principal = match hs.auth {
-        Ok(p) => p,
+///
+/// The setup is synchronous and the returned future holds only what the loop needs: a
+/// future's arguments and what they are moved into would otherwise both live in its state,
+/// for the connection's whole life.
+pub fn run<IO>(app: Arc<App>, io: IO, hs: Handshake) -> impl Future<Output = ()> + Send
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let limits = &app.config.limits;
+    let write_timeout = app.config.timeouts.write_timeout;
+    let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
+    match hs.auth {
+        // Restoring a kept session may wait on the engine (Redis), so the start is async too.
+        Ok(principal) => Either::Left(async move {
+            let (s, inbox, sid) = start(&app, principal, hs.dialect, &hs.request, hs.restore_sid.as_deref()).await;
+            live(s, conn, inbox, sid, write_timeout).await;
+        }),
         Err(e) => {
             let reason = e.disconnect_reason();
             tracing::info!(request = %hs.request, reason = reason.as_str(), error = %e, "connection refused");
-            let _ = finish(&mut sink, reason, app.config.timeouts.write_timeout).await;
-            return;
+            Either::Right(finish(conn, goodbye(reason), write_timeout))
         }
-    };
+    }
+}
+
+/// A new session for an authenticated principal, its welcome queued.
+async fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str, restore_sid: Option<&str>) -> (Session, Inbox, Option<String>) {
+    let limits = &app.config.limits;
     let id = SessionId::next();
     crate::logging::record_connection(id.0);
-    let (outbox, mut inbox) = outbox::channel(app.config.limits.max_outbound_queue_bytes);
-    let overflow = inbox.watch();
-    let (internal, mut internal_rx) = mpsc::unbounded_channel();
+    let (outbox, inbox) = outbox::channel(limits.max_outbound_queue_bytes);
     let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
-    tracing::info!(session = id.0, request = %hs.request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
-    let expires_in = principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
+    tracing::info!(session = id.0, request = %request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
     let mut s = Session {
         app: app.clone(),
         id,
-        dialect: hs.dialect,
+        dialect,
         principal,
         claims_json,
         outbox,
         evict: CancellationToken::new(),
-        internal,
+        internal: Mailbox::new(),
         subs: HashMap::new(),
         pending: HashSet::new(),
         errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
-        commands: CommandRate::new(app.config.limits.commands_per_second, app.config.limits.command_burst),
+        commands: CommandRate::new(limits.commands_per_second, limits.command_burst),
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
-    let restored = match (&sid, hs.restore_sid.as_deref()) {
+    let restored = match (&sid, restore_sid) {
         (Some(_), Some(old)) => restore(&mut s, old).await,
         _ => None,
     };
-    let evicted = s.evict.clone();
     s.send(frame::welcome(sid.as_deref(), restored.as_deref()));
+    (s, inbox, sid)
+}
 
-    let write_timeout = app.config.timeouts.write_timeout;
-    let ping_every = app.config.timeouts.ping_interval;
-    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
-    tokio::pin!(expiry);
+/// The session's loop, then its end.
+async fn live<IO>(mut s: Session, mut conn: Connection<IO>, inbox: Inbox, sid: Option<String>, write_timeout: Duration)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let app = s.app.clone();
+    let expires_in = s.principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
+    let now = Instant::now();
+    let mut clock = Clock::new(now, app.config.timeouts.ping_interval, now + Duration::from_secs(expires_in), write_timeout);
+    let shutdown = app.shutdown.cancelled();
+    let evicted = s.evict.clone().cancelled_owned();
+    let timer = tokio::time::sleep_until(clock.next(&conn));
+    tokio::pin!(shutdown, evicted, timer);
+    let mut parts = Parts { inbox: &inbox, shutdown: shutdown.as_mut(), evicted: evicted.as_mut(), timer: timer.as_mut(), clock: &mut clock, first: true };
+    let reason = std::future::poll_fn(|cx| turn(cx, &mut s, &mut conn, &mut parts)).await;
 
-    let reason = loop {
-        tokio::select! {
-            biased;
-            _ = app.shutdown.cancelled() => break DisconnectReason::ServerRestart,
-            _ = overflow.overflowed() => break DisconnectReason::TooSlow,
-            _ = evicted.cancelled() => break DisconnectReason::InsufficientState,
-            _ = &mut expiry => break DisconnectReason::TokenExpired,
-            Some(first) = inbox.recv() => {
-                // A write stalls while the client does not read, which is exactly when its
-                // outbox overflows (or the server drains): watch both during the write, or a
-                // slow client would end as a write timeout, without its reason.
-                tokio::select! {
-                    biased;
-                    _ = app.shutdown.cancelled() => break DisconnectReason::ServerRestart,
-                    _ = overflow.overflowed() => break DisconnectReason::TooSlow,
-                    written = write_batch(&mut sink, &mut inbox, first, write_timeout) => if written.is_err() {
-                        break DisconnectReason::WriteFailed;
-                    },
-                }
-            }
-            _ = ping.tick() => {
-                s.send(frame::ping(unix_now()));
-                go_live_unclaimed(&mut s);
-            }
-            Some(msg) = internal_rx.recv() => match msg {
-                Internal::Subscribed(outcome) => subscribe::complete(&mut s, outcome),
-                Internal::Joined(outcome) => subscribe::finish_join(&mut s, outcome),
-            },
-            msg = stream.next() => match msg {
-                None | Some(Ok(Message::Close(_))) => break DisconnectReason::ClientClosed,
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(end) = handle_text(&mut s, &text) {
-                        break end;
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    if s.protocol_error("binary frame") {
-                        break DisconnectReason::InvalidRequest;
-                    }
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break read_error(e),
-            },
-        }
-    };
     for sub in s.subs.values() {
         for stream in &sub.streams {
             app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
@@ -245,58 +254,212 @@ pub async fn run(app: Arc<App>, socket: WebSocket, hs: Handshake) {
         app.engine.keep_session(sid, kept).await;
     }
     app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(session = id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
-    let _ = finish(&mut sink, reason, write_timeout).await;
+    tracing::info!(session = s.id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
+    let bye = goodbye(reason);
+    if bye.flush_queued {
+        if let Some(queued) = inbox.take() {
+            conn.queue(queued);
+        }
+    }
+    drop(inbox);
+    drop(s);
+    finish(conn, bye, write_timeout).await;
 }
 
-/// A message over the size limit ends the connection as [`DisconnectReason::MessageTooBig`];
-/// any other read error means the socket is broken. axum boxes tungstenite's error, which
-/// says which it was.
-fn read_error(e: axum::Error) -> DisconnectReason {
-    match e.into_inner().downcast::<tungstenite::Error>() {
-        Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => DisconnectReason::MessageTooBig,
-        Ok(e) => {
-            tracing::debug!(error = %e, "read error");
-            DisconnectReason::ClientClosed
+/// The connection's end, boxed: it runs once, and built inline its state would take room
+/// in every live session's future.
+fn finish<IO>(conn: Connection<IO>, bye: Goodbye, budget: Duration) -> Pin<Box<impl Future<Output = ()> + Send>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    Box::pin(async move {
+        conn.finish(bye, budget).await;
+    })
+}
+
+/// The loop's long-lived parts, built once.
+struct Parts<'a, S, E> {
+    inbox: &'a Inbox,
+    shutdown: Pin<&'a mut S>,
+    /// Ready when the engine evicts the connection (see [`Session::evict`]).
+    evicted: Pin<&'a mut E>,
+    /// One timer for every deadline of the [`Clock`].
+    timer: Pin<&'a mut Sleep>,
+    clock: &'a mut Clock,
+    /// Nothing registered yet.
+    first: bool,
+}
+
+/// One turn of the connection's loop: everything that is ready, until nothing is; `Ready`
+/// with the reason when the connection ends.
+fn turn<IO, S, E>(cx: &mut Context<'_>, s: &mut Session, conn: &mut Connection<IO>, p: &mut Parts<'_, S, E>) -> Poll<DisconnectReason>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    S: Future<Output = ()>,
+    E: Future<Output = ()>,
+{
+    // Polling the shutdown future takes a lock every time; once it holds the task's waker
+    // (which does not change), the token's flag says the same for a load.
+    // A push takes the waker it wakes, so it is handed over again on every turn.
+    p.inbox.register(cx.waker());
+    s.internal.register(cx.waker());
+    if (p.first && p.shutdown.as_mut().poll(cx).is_ready()) || s.app.shutdown.is_cancelled() {
+        return Poll::Ready(DisconnectReason::ServerRestart);
+    }
+    // The same for an eviction.
+    if (p.first && p.evicted.as_mut().poll(cx).is_ready()) || s.evict.is_cancelled() {
+        return Poll::Ready(DisconnectReason::InsufficientState);
+    }
+    p.first = false;
+    loop {
+        if p.inbox.overflowed() {
+            return Poll::Ready(DisconnectReason::TooSlow);
         }
-        Err(e) => {
-            tracing::debug!(error = %e, "read error");
-            DisconnectReason::ClientClosed
+        if s.evict.is_cancelled() {
+            return Poll::Ready(DisconnectReason::InsufficientState);
         }
+        let due = p.clock.next(conn);
+        if p.timer.deadline() != due {
+            p.timer.as_mut().reset(due);
+        }
+        if p.timer.as_mut().poll(cx).is_ready() {
+            if let Some(end) = p.clock.fire(Instant::now(), s, conn) {
+                return Poll::Ready(end);
+            }
+            // Now and then, make sure the shutdown future holds the current waker.
+            if p.shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(DisconnectReason::ServerRestart);
+            }
+            if p.evicted.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(DisconnectReason::InsufficientState);
+            }
+            continue;
+        }
+        for msg in s.internal.take() {
+            match msg {
+                Internal::Subscribed(outcome) => subscribe::complete(s, outcome),
+                Internal::Joined(outcome) => subscribe::finish_join(s, outcome),
+            }
+        }
+
+        // Write everything queued, in one go.
+        if conn.is_idle() {
+            if let Some(queued) = p.inbox.take() {
+                conn.queue(queued);
+            }
+        }
+        let sent = conn.poll_send(cx);
+        p.inbox.written(conn.take_sent());
+        if let Poll::Ready(Err(_)) = sent {
+            return Poll::Ready(DisconnectReason::WriteFailed);
+        }
+
+        // Read what the client sent.
+        let mut end = None;
+        let mut answered = false;
+        let read = conn.poll_receive(cx, &mut |event| {
+            answered = true;
+            let stop = match event {
+                Inbound::Text(text) => handle_text(s, text),
+                Inbound::Binary(_) => s.protocol_error("binary frame").then_some(DisconnectReason::InvalidRequest),
+                Inbound::Ping(_) | Inbound::Pong | Inbound::Close(_) => None,
+            };
+            match stop {
+                Some(reason) => {
+                    end = Some(reason);
+                    crate::transport::codec::Flow::Stop
+                }
+                None => crate::transport::codec::Flow::Continue,
+            }
+        });
+        if let Some(reason) = end {
+            return Poll::Ready(reason);
+        }
+        match read {
+            Poll::Ready(ReadEnd::Violation(v)) => return Poll::Ready(violation_reason(v)),
+            Poll::Ready(_) => return Poll::Ready(DisconnectReason::ClientClosed),
+            Poll::Pending => {}
+        }
+        // What the messages queued (answers, pongs) goes out before the task waits; so
+        // does a write stall, which the timer must watch.
+        if answered || p.clock.next(conn) != p.timer.deadline() {
+            continue;
+        }
+        return Poll::Pending;
     }
 }
 
-async fn write_batch(sink: &mut SplitSink<WebSocket, Message>, inbox: &mut Inbox, first: Utf8Bytes, timeout: Duration) -> Result<(), ()> {
-    let write = async {
-        sink.feed(Message::Text(first)).await?;
-        for _ in 1..MAX_BATCH {
-            match inbox.try_recv() {
-                Some(f) => sink.feed(Message::Text(f)).await?,
-                None => break,
-            }
-        }
-        sink.flush().await
-    };
-    match tokio::time::timeout(timeout, write).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+fn violation_reason(v: Violation) -> DisconnectReason {
+    match v {
+        Violation::TooBig => DisconnectReason::MessageTooBig,
+        Violation::InvalidUtf8 => DisconnectReason::InvalidUtf8,
+        Violation::Protocol => DisconnectReason::ProtocolViolation,
     }
 }
 
-/// Tells the client why (see [`Farewell`]) and closes the socket, under the write timeout.
-async fn finish(sink: &mut SplitSink<WebSocket, Message>, reason: DisconnectReason, timeout: Duration) -> Result<(), ()> {
-    let work = async {
-        match reason.farewell() {
-            Farewell::Disconnect => {
-                sink.send(Message::Text(frame::disconnect(reason).into())).await?;
-                sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.as_str().into() }))).await?;
-            }
-            Farewell::Close { code, text } => sink.send(Message::Close(Some(CloseFrame { code, reason: text.into() }))).await?,
-            Farewell::Silent => {}
+/// Every deadline of a connection, behind one timer.
+#[derive(Debug)]
+struct Clock {
+    every: Duration,
+    next_ping: Instant,
+    expiry: Instant,
+    write_timeout: Duration,
+    /// A WebSocket ping went out at this time, with nothing heard from the client since.
+    unanswered: Option<Instant>,
+    /// Something arrived from the client since the last ping tick.
+    heard_since_tick: bool,
+}
+
+impl Clock {
+    fn new(now: Instant, every: Duration, expiry: Instant, write_timeout: Duration) -> Self {
+        Clock { every, next_ping: now + every, expiry, write_timeout, unanswered: None, heard_since_tick: true }
+    }
+
+    /// How long a client may stay silent after a WebSocket ping.
+    fn liveness(&self) -> Duration {
+        2 * self.every + self.write_timeout
+    }
+
+    /// The earliest deadline.
+    fn next<IO>(&self, conn: &Connection<IO>) -> Instant {
+        let mut at = self.next_ping.min(self.expiry);
+        if let Some(sent) = self.unanswered {
+            at = at.min(sent + self.liveness());
         }
-        sink.close().await
-    };
-    tokio::time::timeout(timeout, work).await.map_err(|_| ())?.map_err(|_| ())
+        if let Some(since) = conn.stalled_since() {
+            at = at.min(since + self.write_timeout);
+        }
+        at
+    }
+
+    /// Handles what is due at `now`; `Some` ends the connection.
+    fn fire<IO: AsyncRead + AsyncWrite + Unpin>(&mut self, now: Instant, s: &mut Session, conn: &mut Connection<IO>) -> Option<DisconnectReason> {
+        if now >= self.expiry {
+            return Some(DisconnectReason::TokenExpired);
+        }
+        if conn.stalled_since().is_some_and(|since| now >= since + self.write_timeout) {
+            return Some(DisconnectReason::WriteFailed);
+        }
+        if conn.take_heard() {
+            self.heard_since_tick = true;
+            self.unanswered = None;
+        }
+        if self.unanswered.is_some_and(|sent| now >= sent + self.liveness()) {
+            return Some(DisconnectReason::Unresponsive);
+        }
+        if now >= self.next_ping {
+            s.send(frame::ping(unix_now()));
+            if !self.heard_since_tick && self.unanswered.is_none() {
+                // Written with the JSON ping, in the same write.
+                let _ = s.outbox.push_quiet(Frame::ping(b""));
+                self.unanswered = Some(now);
+            }
+            self.heard_since_tick = false;
+            go_live_unclaimed(s);
+            self.next_ping = if now > self.next_ping + TICK_TOLERANCE { now + self.every } else { self.next_ping + self.every };
+        }
+        None
+    }
 }
 
 /// How long a restored subscription waits for the client's `history` before it goes live
@@ -372,17 +535,3 @@ fn handle_text(s: &mut Session, text: &str) -> Option<DisconnectReason> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_errors_are_told_apart_by_type() {
-        let too_long = tungstenite::error::CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 };
-        assert_eq!(read_error(axum::Error::new(tungstenite::Error::Capacity(too_long))), DisconnectReason::MessageTooBig);
-        assert_eq!(read_error(axum::Error::new(tungstenite::Error::ConnectionClosed)), DisconnectReason::ClientClosed);
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert_eq!(read_error(axum::Error::new(tungstenite::Error::Io(reset))), DisconnectReason::ClientClosed);
-        assert_eq!(read_error(axum::Error::new(std::fmt::Error)), DisconnectReason::ClientClosed);
-    }
-}

@@ -30,7 +30,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -43,6 +42,7 @@ use crate::codegen_support::{FetchDescriptor, MessageDescriptor, OnSubscribeDesc
 use crate::hub::outbox::{self, Inbox};
 use crate::hub::{Outbox, Push};
 use crate::protocol::frame;
+use crate::transport::Frame;
 use crate::validation::{self, Violation};
 
 /// Most events one fetch may answer.
@@ -163,11 +163,11 @@ struct Answered {
 }
 
 impl Fetch {
-    async fn run(self, mut inbox: Inbox, limit: usize) {
+    async fn run(self, inbox: Inbox, limit: usize) {
         let body = json!({ "principal": self.claims, "channel": self.channel.name, "params": self.params });
         let call = backend::post(&self.app, self.fetch.path, &body);
         tokio::pin!(call);
-        let mut held: VecDeque<Utf8Bytes> = VecDeque::new();
+        let mut held: VecDeque<Frame> = VecDeque::new();
         let mut held_bytes = 0;
         let answer = loop {
             tokio::select! {
@@ -198,7 +198,7 @@ impl Fetch {
             OnSubscribeDescriptor::Fetch(_) => None,
         });
         for f in first.into_iter().chain(rest) {
-            self.to.push(Utf8Bytes::from(f));
+            self.to.push(Frame::text(&f));
         }
         for f in held {
             self.to.push(f);
