@@ -350,6 +350,7 @@ async fn two_hundred_clients_of_a_killed_node_resume_on_another_with_nothing_los
         let seen = f.seen.lock().unwrap();
         assert!(seen.frames.windows(2).all(|w| w[0].epoch == w[1].epoch), "one epoch");
         assert!(seen.answers.iter().all(|(_, _, k)| k == "confirm_history"), "never a rejected history: {:?}", seen.answers);
+        assert!(seen.rejections.is_empty(), "never a rejected subscription: {:?}", seen.rejections);
     }
     eprintln!("{} publications acknowledged over 10 streams; 200 × their stream's share delivered, 0 lost, 0 duplicates", attempts.len());
 }
