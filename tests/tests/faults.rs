@@ -601,3 +601,145 @@ async fn a_blackholed_redis_fails_calls_in_time_piles_nothing_up_and_recovers() 
         in_hole.len(), peak.0, peak.1, before.0, before.1, before.2, during.0, before.3, during.1, ran_late.len()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The same with the Node clients: the generated TypeScript client and @anycable/web
+// ---------------------------------------------------------------------------------------
+
+/// `tests/node/failover_clients.mjs`: many clients of one kind in one Node process, their
+/// JSON lines collected as they come; killed (by PID) when dropped.
+struct NodeClients {
+    _child: tokio::process::Child,
+    lines: Arc<Mutex<Vec<Value>>>,
+}
+
+impl NodeClients {
+    fn start(kind: &str, urls: &[String], clients: &[(String, String)]) -> NodeClients {
+        use tokio::io::AsyncBufReadExt;
+        let spec: Vec<Value> = clients.iter().map(|(account, token)| json!({ "account": account, "token": token })).collect();
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg("failover_clients.mjs").arg(kind).args(urls).current_dir(cableway_tests::repo_root().join("tests/node"));
+        cmd.env("CLIENTS", Value::from(spec).to_string()).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn node (is Node.js installed? `bash tests/run.sh` installs it)");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let v = serde_json::from_str(&line).unwrap_or_else(|_| json!({ "type": "unparsed", "line": line }));
+                sink.lock().unwrap().push(v);
+            }
+        });
+        NodeClients { _child: child, lines }
+    }
+
+    fn len(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Whether every one of `n` clients printed a line matching `check` at or after line `from`.
+    fn all_after(&self, n: usize, from: usize, check: impl Fn(&Value) -> bool) -> bool {
+        let lines = self.lines.lock().unwrap();
+        (0..n).all(|c| lines.iter().skip(from).any(|l| l["client"] == c && check(l)))
+    }
+
+    /// Client `c`'s events: (offset, id), in the order the application got them.
+    fn events(&self, c: usize) -> Vec<(u64, String)> {
+        let lines = self.lines.lock().unwrap();
+        lines.iter().filter(|l| l["client"] == c && l["type"] == "event").map(|l| (l["offset"].as_u64().unwrap_or(0), l["id"].as_str().unwrap_or_default().to_owned())).collect()
+    }
+
+    fn dump(&self, c: usize) -> String {
+        self.lines.lock().unwrap().iter().filter(|l| l["client"] == c).map(Value::to_string).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Builds generated/ts into generated/ts/dist once per test process, with the TypeScript
+/// tests/node installs (as tests/tests/node_ts_client.rs does).
+fn build_ts_package() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = cableway_tests::repo_root();
+        let tsc = root.join("tests/node/node_modules/.bin/tsc");
+        assert!(tsc.exists(), "TypeScript is not installed: run `bash tests/run.sh` (or `npm ci` in tests/node)");
+        let link = root.join("generated/ts/node_modules");
+        if std::fs::symlink_metadata(&link).is_err() {
+            let _ = std::os::unix::fs::symlink(root.join("tests/node/node_modules"), &link);
+        }
+        let out = std::process::Command::new(&tsc).arg("-p").arg(root.join("generated/ts")).output().expect("run tsc");
+        assert!(out.status.success(), "tsc -p generated/ts failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    });
+}
+
+/// `host:port` of a node's cable URL.
+fn addr_of(node: &Server) -> String {
+    node_of(&node.cable_url(None)).trim_start_matches("ws://").trim_end_matches("/cable").to_owned()
+}
+
+/// F6 with Node clients of `kind`: 20 clients on A (4 streams with history), a publisher at
+/// 100/s through B, `kill -9` A. Every client resumes on B within 5 s and its application
+/// gets every acknowledged publication of its stream exactly once, in offset order. The
+/// TypeScript client is given both nodes' URLs; @anycable/web, which takes one URL, is given
+/// a balancer (the test's proxy: each new connection to the first node that accepts it).
+async fn node_clients_of_a_killed_node_resume_on_another(kind: &str) {
+    const CLIENTS: usize = 20;
+    if kind == "ts" {
+        tokio::task::block_in_place(build_ts_package);
+    }
+    let root = cableway_tests::repo_root();
+    assert!(root.join("tests/node/node_modules/@anycable/web/package.json").exists(), "tests/node is not installed: run `bash tests/run.sh`");
+    let redis = tokio::task::block_in_place(|| Redis::start(Persistence::None));
+    let (mut a, b) = two_nodes(&redis, Options::default()).await;
+    let accounts = accounts(&format!("acc-{kind}-"), 4);
+    let clients: Vec<(String, String)> = (0..CLIENTS).map(|i| {
+        let account = accounts[i % accounts.len()].clone();
+        let token = a.token(&format!("u-{account}"), &account, &[]);
+        (account, token)
+    }).collect();
+    let balancer = Proxy::start(&[addr_of(&a), addr_of(&b)]).await;
+    let urls = if kind == "ts" { vec![a.cable_url(None), b.cable_url(None)] } else { vec![format!("ws://{}/cable", balancer.addr)] };
+    let node = NodeClients::start(kind, &urls, &clients);
+    // (The TypeScript client's first subscribe asks for no history: it has no position yet.)
+    let confirmed = poll_async(Duration::from_secs(30), || node.all_after(CLIENTS, 0, |l| l["type"] == "connected").then_some(())).await;
+    assert!(confirmed.is_some(), "not every {kind} client subscribed on A; client 0:\n{}", node.dump(0));
+    assert_eq!(a.health().await["connections"], CLIENTS, "every client is on A");
+
+    let publisher = Publisher::start(&b, &accounts, 100, kind);
+    publisher.wait_acknowledged(50, Duration::from_secs(20)).await;
+    let mark = node.len();
+    kill_9(&mut a);
+    let killed = Instant::now();
+    let resumed = poll_async(Duration::from_secs(5), || node.all_after(CLIENTS, mark, |l| l["type"] == "history" && l["kind"] == "confirm_history").then_some(())).await;
+    let waiting: Vec<usize> = (0..CLIENTS).filter(|&c| !node.all_after(1, mark, |l| l["client"] == c && l["type"] == "history")).collect();
+    assert!(resumed.is_some(), "{kind}: clients {waiting:?} had not resumed on B 5 s after A was killed; the first:\n{}", node.dump(waiting.first().copied().unwrap_or(0)));
+    let resumed_in = killed.elapsed();
+    assert_eq!(b.health().await["connections"], CLIENTS, "every client is on B");
+
+    publisher.wait_acknowledged(50, Duration::from_secs(20)).await;
+    let attempts = publisher.finish().await;
+    assert!(attempts.iter().all(|t| t.status == 200), "B kept publishing: {:?}", attempts.iter().find(|t| t.status != 200));
+    let acked = acknowledged_offsets(&attempts);
+    let stream_of = |c: usize| format!("notifications:{}", clients[c].0);
+    let caught_up = poll_async(Duration::from_secs(20), || (0..CLIENTS).all(|c| node.events(c).last().map(|e| e.0) >= acked[&stream_of(c)].iter().max().copied()).then_some(())).await;
+    assert!(caught_up.is_some(), "{kind}: a client never got the last acknowledged publication; client 0:\n{}", node.dump(0));
+    for c in 0..CLIENTS {
+        let events = node.events(c);
+        let offsets: Vec<u64> = events.iter().map(|e| e.0).collect();
+        let expected: Vec<u64> = (1..=acked[&stream_of(c)].len() as u64).collect();
+        assert_eq!(offsets, expected, "{kind} client {c}: every acknowledged publication once, in order:\n{}", node.dump(c));
+        let ids: std::collections::BTreeSet<&String> = events.iter().map(|e| &e.1).collect();
+        assert_eq!(ids.len(), events.len(), "{kind} client {c}: no payload twice");
+    }
+    eprintln!("kill -9 A with {CLIENTS} {kind} clients: all resumed on B within {resumed_in:?}; {} publications acknowledged, 0 lost, 0 duplicates", attempts.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_clients_of_a_killed_node_resume_on_another_with_nothing_lost() {
+    node_clients_of_a_killed_node_resume_on_another("ts").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anycable_clients_of_a_killed_node_resume_on_another_with_nothing_lost() {
+    node_clients_of_a_killed_node_resume_on_another("anycable").await;
+}
