@@ -330,8 +330,9 @@ async fn two_hundred_clients_of_a_killed_node_resume_on_another_with_nothing_los
     let publisher = Publisher::start(&b, &accounts, 100, "k");
     publisher.wait_acknowledged(100, Duration::from_secs(20)).await;
 
-    kill_9(&mut a);
+    // Taken before the kill: a quick client may be back on B before `kill` returns.
     let killed = Instant::now();
+    kill_9(&mut a);
     let b_node = node_of(&b.cable_url(None));
     let resumed = poll_async(Duration::from_secs(5), || all.iter().all(|f| f.seen.lock().unwrap().confirmed_on_since(&b_node, killed).is_some()).then_some(())).await;
     let slowest = all.iter().filter_map(|f| f.seen.lock().unwrap().confirmed_on_since(&b_node, killed)).max().map(|t| t - killed);
@@ -373,8 +374,8 @@ async fn a_drained_node_hands_its_clients_to_another_with_nothing_lost() {
     let publisher = Publisher::start(&b, &accounts, 100, "d");
     publisher.wait_acknowledged(50, Duration::from_secs(20)).await;
 
-    a.sigterm();
     let termed = Instant::now();
+    a.sigterm();
     let status = a.wait_exit(Duration::from_secs(10)).expect("A exits after draining");
     assert!(status.success(), "A exits 0 after a drain: {status}");
     eprintln!("SIGTERM A: exited 0 after {:?}", termed.elapsed());
@@ -708,8 +709,8 @@ async fn node_clients_of_a_killed_node_resume_on_another(kind: &str) {
     let publisher = Publisher::start(&b, &accounts, 100, kind);
     publisher.wait_acknowledged(50, Duration::from_secs(20)).await;
     let mark = node.len();
-    kill_9(&mut a);
     let killed = Instant::now();
+    kill_9(&mut a);
     let resumed = poll_async(Duration::from_secs(5), || node.all_after(CLIENTS, mark, |l| l["type"] == "history" && l["kind"] == "confirm_history").then_some(())).await;
     let waiting: Vec<usize> = (0..CLIENTS).filter(|&c| !node.all_after(1, mark, |l| l["client"] == c && l["type"] == "history")).collect();
     assert!(resumed.is_some(), "{kind}: clients {waiting:?} had not resumed on B 5 s after A was killed; the first:\n{}", node.dump(waiting.first().copied().unwrap_or(0)));
