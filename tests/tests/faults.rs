@@ -561,10 +561,14 @@ async fn a_blackholed_redis_fails_calls_in_time_piles_nothing_up_and_recovers() 
     // While Redis was silent, every publish failed with 503 within the timeout.
     let in_hole: Vec<&Attempt> = attempts.iter().filter(|t| t.started >= holed && t.started + Duration::from_secs(3) < healed).collect();
     let timeline: Vec<(Duration, Duration, u16)> = attempts.iter().filter(|t| t.started + Duration::from_secs(1) >= holed && t.started <= healed).map(|t| (t.started - holed.min(t.started), t.took, t.status)).collect();
-    assert!(in_hole.len() >= 20, "the publisher went on during the blackhole: {} (heal after {:?}; started after the blackhole, took, status: {timeline:?})", in_hole.len(), healed - holed);
+    assert!(in_hole.len() >= 100, "the publisher went on during the blackhole: {} (heal after {:?}; started after the blackhole, took, status: {timeline:?})", in_hole.len(), healed - holed);
     assert!(in_hole.iter().all(|t| t.status == 503 && t.error.as_deref() == Some("unavailable")), "{:?}", in_hole.iter().find(|t| t.status != 503));
     let slowest = in_hole.iter().map(|t| t.took).max().unwrap_or_default();
     assert!(slowest < Duration::from_secs(3), "a publish during the blackhole took {slowest:?}");
+    // Once a call went unanswered, publishes are refused without a call: only the first one
+    // or two (queued before the silence was known) wait out the timeout.
+    let waited = in_hole.iter().filter(|t| t.took > Duration::from_millis(500)).count();
+    assert!(waited <= 2, "{waited} publishes during the blackhole waited for Redis: {timeline:?}");
     // Nothing piled up.
     for (name, p, b0) in [("A", peak.0, before.0), ("B", peak.1, before.1)] {
         assert!(p.calls_in_flight <= 8, "{name}: {} Redis calls in flight at once", p.calls_in_flight);

@@ -77,9 +77,18 @@ impl Publisher {
                     RedisStats::bump(&counters.publishes_refused);
                     Err(EngineError::Unreachable("Redis did not answer the last call".into()))
                 } else {
+                    let sent = Instant::now();
                     match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude)).await {
                         Ok(result) => result,
-                        Err(_) => Err(EngineError::Timeout(timeout)),
+                        Err(_) => {
+                            // The budget ran out before the call's own timeout could (it started
+                            // later): the call is dropped unanswered, so it is counted here as
+                            // what it is, a call Redis did not answer. Otherwise nothing would
+                            // record the silence and every queued publish would wait its full
+                            // budget in turn.
+                            counters.call(sent.elapsed().as_micros() as u64, false);
+                            Err(EngineError::Timeout(timeout))
+                        }
                     }
                 };
                 counters.publishes_waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
