@@ -303,23 +303,7 @@ async fn subscription_churn_leaves_no_channel_subscribed_without_local_subscribe
     for i in 0..10 {
         a.own("ai_conversation", &format!("c{i}"), "acc-churn").await;
     }
-    // The kept subscriber is read meanwhile, as a live client is: its WebSocket library
-    // answers the server's pings only while it reads (a silent client is closed).
-    let (stop_keep, mut keep_stopped) = tokio::sync::oneshot::channel::<()>();
-    let keeper = tokio::spawn(async move {
-        let mut keep = keep;
-        loop {
-            tokio::select! {
-                _ = &mut keep_stopped => return keep,
-                next = keep.next_frame(tokio::time::Instant::now() + Duration::from_millis(500)) => if next == cableway_tests::client::Next::Closed {
-                    return keep;
-                },
-            }
-        }
-    });
     let (ca, cb) = tokio::join!(churn(&a, 1000), churn(&b, 1000));
-    let _ = stop_keep.send(());
-    let keep = keeper.await.expect("the keeper");
     let streams: Vec<String> = (0..10).map(|i| format!("ai_conversation:c{i}")).collect();
     let settled = cableway_tests::wait::poll_async(Duration::from_secs(10), || streams.iter().all(|s| redis.numsub(s) == 0).then_some(())).await;
     assert!(settled.is_some(), "channels still subscribed: {:?}", streams.iter().map(|s| (s, redis.numsub(s))).collect::<Vec<_>>());
