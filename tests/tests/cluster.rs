@@ -284,7 +284,7 @@ async fn subscription_churn_leaves_no_channel_subscribed_without_local_subscribe
     let unlimited = || Options::default().env("CABLEWAY_COMMANDS_PER_SECOND", "100000").env("CABLEWAY_COMMAND_BURST", "100000");
     let a = redis.node_with(None, unlimited());
     let b = redis.node_with(Some(&a), unlimited());
-    let keep = v1_subscriber(&a, "acc-keep").await;
+    let mut keep = v1_subscriber(&a, "acc-keep").await;
     let churn = |node: &Server, n: usize| {
         let url = node.cable_url(Some(&node.token("u-churn", "acc-churn", &["admin.access"])));
         async move {
@@ -303,7 +303,12 @@ async fn subscription_churn_leaves_no_channel_subscribed_without_local_subscribe
     for i in 0..10 {
         a.own("ai_conversation", &format!("c{i}"), "acc-churn").await;
     }
-    let (ca, cb) = tokio::join!(churn(&a, 1000), churn(&b, 1000));
+    // `keep` is read meanwhile, so that it answers the server's WebSocket pings: a client
+    // silent for longer than the liveness window is dropped as unresponsive.
+    let (ca, cb) = tokio::select! {
+        both = async { tokio::join!(churn(&a, 1000), churn(&b, 1000)) } => both,
+        _ = async { loop { keep.recv_within(Duration::from_millis(500)).await; } } => unreachable!(),
+    };
     let streams: Vec<String> = (0..10).map(|i| format!("ai_conversation:c{i}")).collect();
     let settled = cableway_tests::wait::poll_async(Duration::from_secs(10), || streams.iter().all(|s| redis.numsub(s) == 0).then_some(())).await;
     assert!(settled.is_some(), "channels still subscribed: {:?}", streams.iter().map(|s| (s, redis.numsub(s))).collect::<Vec<_>>());
