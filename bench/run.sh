@@ -3,12 +3,14 @@
 # floor on this machine. Never run by CI (CI runs one N=100 smoke pass: bench/tests/loadgen_smoke.rs).
 #
 #   bash bench/run.sh quick     # N=1k, pinned ×3 + whole-box ×1, < 5 min
-#   bash bench/run.sh full      # N=1k/5k/10k pinned ×5, whole-box N=5k ×3, < 30 min
+#   bash bench/run.sh full      # N=1k/5k/10k pinned ×5, whole-box N=5k ×3, two-node N=5k, < 30 min
+#   bash bench/run.sh two-node  # N=1k split over two nodes on one Redis vs one embedded node, < 3 min
+#   bash bench/run.sh two-node --ns 2000   # another N
 #   bash bench/run.sh full --peers ws,floor --reps 3   # any `bench` option (see bench/src/bin/bench.rs)
 #
 # Installs what is missing first (npm packages of bench/peers/node; Debian ruby-actioncable,
 # puma, ruby-redis, redis-server with apt-get), builds cableway and the harness with --release,
-# then runs `bench`, which writes target/bench/<quick|full>.{md,json} (plus timestamped copies,
+# then runs `bench`, which writes target/bench/<quick|full|two-node>.{md,json} (plus timestamped copies,
 # server logs and the profile) under the repository's ./target/bench.
 # Everything binds 127.0.0.1; every process the bench starts is stopped by pid when its run ends.
 set -euo pipefail
@@ -16,8 +18,8 @@ cd "$(dirname "$0")/.."
 
 kind="${1:-}"
 case "$kind" in
-  quick|full) shift ;;
-  *) echo "usage: bash bench/run.sh quick|full [bench options]" >&2; exit 2 ;;
+  quick|full|two-node) shift ;;
+  *) echo "usage: bash bench/run.sh quick|full|two-node [bench options]" >&2; exit 2 ;;
 esac
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cableway-target}"

@@ -210,7 +210,7 @@ async fn run(spec: Spec) -> Result<Report> {
 
     if spec.listen_only {
         // Another generator publishes; record what arrives until told to stop.
-        for _ in 0..4096 {
+        for _ in 0..spec.listen_seqs.unwrap_or(4096) {
             rec.borrow_mut().next_seq(PHASE_LATENCY);
         }
         progress("listening");
@@ -483,6 +483,7 @@ async fn run_step(
     let latency = Latency::of(&mut samples);
     let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
     Step {
+        seqs: seqs.first().copied().zip(seqs.last().copied()),
         offered_msgs_per_s: rate,
         offered_deliveries_per_s: offered,
         msgs,

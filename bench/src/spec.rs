@@ -128,6 +128,10 @@ pub struct Spec {
     /// several generators can be combined.
     #[serde(default)]
     pub receipts: bool,
+    /// Broadcasts a `listen_only` generator is ready to record (default 4,096: a latency
+    /// phase); a publishing generator's throughput ramp needs more.
+    #[serde(default)]
+    pub listen_seqs: Option<usize>,
 }
 
 impl Spec {
@@ -161,6 +165,7 @@ impl Spec {
             listen_only: false,
             stop_file: None,
             receipts: false,
+            listen_seqs: None,
         }
     }
 }
@@ -168,6 +173,10 @@ impl Spec {
 /// One throughput step.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Step {
+    /// Sequence numbers of its first and last broadcast (to match another generator's
+    /// receipts of the same broadcasts).
+    #[serde(default)]
+    pub seqs: Option<(u32, u32)>,
     /// Offered broadcasts/s.
     pub offered_msgs_per_s: f64,
     /// Offered deliveries/s (broadcasts/s × subscribers).

@@ -41,6 +41,17 @@ pub struct Client<S = MaybeTlsStream<tokio::net::TcpStream>> {
     pub protocol: Option<String>,
 }
 
+/// What [`Client::next_frame`] got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// A frame.
+    Frame(Value),
+    /// The connection closed (a close frame, an error, or the socket gone).
+    Closed,
+    /// Nothing came before the deadline.
+    TimedOut,
+}
+
 /// Builds an identifier string from a channel and params, keys in the given order.
 pub fn identifier(channel: &str, params: &Value) -> String {
     let mut m = serde_json::Map::new();
@@ -142,6 +153,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 Message::Text(t) => return serde_json::from_str(&t).ok(),
                 Message::Close(_) => return None,
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next non-ping JSON frame before `deadline`, telling a closed connection from a
+    /// silent one (a client that follows a node across faults must know which it was).
+    pub async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Next {
+        loop {
+            let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return Next::TimedOut,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Next::Closed,
+                Ok(Some(Ok(m))) => m,
+            };
+            if let Message::Text(t) = msg {
+                match serde_json::from_str::<Value>(&t) {
+                    Ok(v) if v["type"] == "ping" => continue,
+                    Ok(v) => return Next::Frame(v),
+                    Err(_) => continue,
+                }
             }
         }
     }

@@ -3,7 +3,8 @@
 //! test's runtime for tests under paused time; [`client`], an ActionCable client over either;
 //! [`ext`], the extended protocol's history and positions; [`fixtures`], what many tests
 //! build the same way; [`wait`], waits on conditions;
-//! [`redis`], a real `redis-server` and nodes that share it; and
+//! [`redis`], a real `redis-server` and nodes that share it; [`proxy`], a TCP proxy that
+//! cuts or blackholes a connection, or balances over nodes; and
 //! [`schema_strategy`] (property-test values derived from the channels' JSON Schemas).
 
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ pub mod client;
 pub mod ext;
 pub mod fixtures;
 pub mod in_process;
+pub mod proxy;
 pub mod redis;
 pub mod schema_strategy;
 pub mod server;

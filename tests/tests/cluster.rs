@@ -48,6 +48,19 @@ async fn publish_each(node: &Server, account: &str, ids: impl Iterator<Item = St
     offsets
 }
 
+/// Whether `node`'s `/health` satisfies `check` before `deadline` (checked every 20 ms).
+async fn health_until(node: &Server, deadline: tokio::time::Instant, check: impl Fn(&Value) -> bool) -> bool {
+    loop {
+        if check(&node.health().await) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn ids(prefix: &str, range: std::ops::Range<usize>) -> impl Iterator<Item = String> + '_ {
     range.map(move |n| format!("{prefix}{n}"))
 }
@@ -196,8 +209,15 @@ async fn a_redis_restart_without_persistence_is_an_outage_then_a_new_epoch() {
     assert_eq!((answer["type"].as_str(), answer["reason"].as_str()), (Some("reject_subscription"), Some("unavailable")), "{answer}");
 
     redis.restart();
+    let restarted = tokio::time::Instant::now();
     a.wait_ready(200, Duration::from_secs(5)).await;
     b.wait_ready(200, Duration::from_secs(5)).await;
+    // Within 5 s of Redis coming back, both nodes have their pub/sub connection again.
+    for node in [&a, &b] {
+        let up = health_until(node, restarted + Duration::from_secs(5), |h| h["redis"]["pubsub"] == "up").await;
+        assert!(up, "pub/sub not up again 5 s after the restart: {}", node.health().await);
+    }
+    eprintln!("Redis restarted: both nodes ready and subscribed after {:?}", restarted.elapsed());
     assert!(a.health().await["redis"]["resubscribes"].as_u64() >= Some(1));
     let (status, body) = b.publish(&notification(account, "after")).await;
     assert_eq!(status, 200, "{body}");
@@ -226,6 +246,7 @@ async fn a_cut_pubsub_connection_resubscribes_and_misses_nothing() {
     let (mut c, _) = ext_subscriber(&a, account, "").await;
     let mut v1 = v1_subscriber(&a, account).await;
     let before = a.health().await["redis"]["resubscribes"].as_u64().unwrap_or(0);
+    let (cut, mut cut_at) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
     let publishing = async {
         let mut n = 0;
         for round in 0..6 {
@@ -234,10 +255,19 @@ async fn a_cut_pubsub_connection_resubscribes_and_misses_nothing() {
             if round == 2 {
                 let killed = redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
                 assert_ne!(killed, "0", "pub/sub connections were cut");
+                cut.send_replace(Some(tokio::time::Instant::now()));
             }
         }
     };
-    publishing.await;
+    // Meanwhile: A is subscribed again within 2 s of the cut (a bound, not a sleep).
+    let resubscribing = async {
+        let at = *cut_at.wait_for(Option::is_some).await.expect("the cut happens");
+        let at = at.expect("an instant");
+        let again = health_until(&a, at + Duration::from_secs(2), |h| h["redis"]["resubscribes"].as_u64() > Some(before) && h["redis"]["pubsub"] == "up").await;
+        assert!(again, "A not subscribed again within 2 s of the cut: {}", a.health().await["redis"]);
+        eprintln!("pub/sub cut: A subscribed again after {:?}", at.elapsed());
+    };
+    tokio::join!(publishing, resubscribing);
     let got = ext::next_places(&mut c, 120).await;
     assert_eq!(offsets(&got), (1..=120).collect::<Vec<_>>(), "nothing lost, nothing twice, in order");
     assert_eq!(ext::next_ids(&mut v1, &notifications(account), 120).await, ids("n", 0..120).collect::<Vec<_>>());

@@ -59,6 +59,8 @@ struct Opts {
     wholebox_peers: Vec<String>,
     /// Repetitions at N ≥ 10k (they take longest).
     reps_10k: usize,
+    /// N of the two-node mode (two nodes on one Redis beside one embedded node); empty: not run.
+    two_node_ns: Vec<usize>,
 }
 
 fn parse_opts() -> Result<Opts> {
@@ -78,6 +80,7 @@ fn parse_opts() -> Result<Opts> {
             wholebox_reps: 1,
             wholebox_peers: vec!["ours".into(), "ws".into(), "rails".into()],
             reps_10k: 2,
+            two_node_ns: Vec::new(),
         },
         "full" => Opts {
             kind: kind.clone(),
@@ -92,8 +95,24 @@ fn parse_opts() -> Result<Opts> {
             wholebox_reps: 2,
             wholebox_peers: vec!["ours".into(), "ws".into(), "rails".into()],
             reps_10k: 3,
+            two_node_ns: vec![5000],
         },
-        _ => bail!("usage: bench quick|full [--reps N] [--ns 1000,5000] [--peers ours,ws,sio,rails,floor] [--modes pinned,wholebox] [--out DIR] [--no-gate] [--no-profile]"),
+        "two-node" => Opts {
+            kind: kind.clone(),
+            reps: 1,
+            ns: Vec::new(),
+            peers: vec!["ours".into()],
+            modes: Vec::new(),
+            out: PathBuf::from("target/bench"),
+            gate: true,
+            profile: false,
+            wholebox_ns: Vec::new(),
+            wholebox_reps: 1,
+            wholebox_peers: Vec::new(),
+            reps_10k: 1,
+            two_node_ns: vec![1000],
+        },
+        _ => bail!("usage: bench quick|full|two-node [--reps N] [--ns 1000,5000] [--peers ours,ws,sio,rails,floor] [--modes pinned,wholebox] [--out DIR] [--no-gate] [--no-profile]"),
     };
     let mut i = 1;
     while i < args.len() {
@@ -103,6 +122,10 @@ fn parse_opts() -> Result<Opts> {
                 o.reps = val()?.parse()?;
                 o.wholebox_reps = o.wholebox_reps.min(o.reps);
                 o.reps_10k = o.reps_10k.min(o.reps);
+                i += 1;
+            }
+            "--ns" if o.kind == "two-node" => {
+                o.two_node_ns = val()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?;
                 i += 1;
             }
             "--ns" => {
@@ -496,6 +519,21 @@ fn main() -> Result<()> {
         }
     }
 
+    let two_nodes: Vec<Value> = o.two_node_ns.iter().map(|&n| two_node(&o, &p, &log_dir, n).unwrap_or_else(|e| json!({"n": n, "error": format!("{e:#}")}))).collect();
+    if o.kind == "two-node" {
+        let doc = json!({ "meta": { "kind": o.kind, "machine": machine(), "gate": gate, "load_at_end": procfs::loadavg(), "wall_secs": t0.elapsed().as_secs_f64() }, "two_nodes": two_nodes });
+        let mut md = format!("# Cableway benchmark — two-node run\n\n{} · commit {} · gate: {}\n", doc["meta"]["machine"]["date"].as_str().unwrap_or(""), doc["meta"]["machine"]["commit"].as_str().unwrap_or(""), doc["meta"]["gate"]["verdict"].as_str().or(doc["meta"]["gate"].as_str()).unwrap_or("?"));
+        for v in &two_nodes {
+            two_node_markdown(&mut md, v);
+        }
+        for name in [format!("{}-{stamp}", o.kind), o.kind.clone()] {
+            std::fs::write(out.join(format!("{name}.json")), serde_json::to_string_pretty(&doc)?)?;
+            std::fs::write(out.join(format!("{name}.md")), &md)?;
+        }
+        println!("{md}");
+        eprintln!("wrote {}/{}.md and .json ({:.0} s)", out.display(), o.kind, t0.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let pathcost = publish_path(&o, &p, &log_dir).unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
     let file_limit = if o.kind == "full" && o.peers.iter().any(|x| x == "ours") { file_limit(&o, &p, &log_dir).unwrap_or_else(|e| json!({"error": format!("{e:#}")})) } else { Value::Null };
     let publish_rate = publish_rate(&o, &p, &log_dir).unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
@@ -507,8 +545,11 @@ fn main() -> Result<()> {
         "kind": o.kind, "reps": o.reps, "reps_10k": o.reps_10k, "ns": o.ns, "peers": o.peers, "modes": o.modes, "wholebox_ns": o.wholebox_ns, "wholebox_reps": o.wholebox_reps, "wholebox_peers": o.wholebox_peers,
         "machine": machine(), "gate": gate, "load_at_end": procfs::loadavg(), "wall_secs": t0.elapsed().as_secs_f64(),
     });
-    let doc = json!({ "meta": meta, "aggregates": aggregates, "pathcost": pathcost, "publish_rate": publish_rate, "file_limit": file_limit, "jwt": jwt, "profile": profile, "runs": runs });
-    let md = markdown(&o, &doc);
+    let doc = json!({ "meta": meta, "aggregates": aggregates, "pathcost": pathcost, "publish_rate": publish_rate, "file_limit": file_limit, "jwt": jwt, "profile": profile, "runs": runs, "two_nodes": two_nodes });
+    let mut md = markdown(&o, &doc);
+    for v in &two_nodes {
+        two_node_markdown(&mut md, v);
+    }
     for name in [format!("{}-{stamp}", o.kind), o.kind.clone()] {
         std::fs::write(out.join(format!("{name}.json")), serde_json::to_string_pretty(&doc)?)?;
         std::fs::write(out.join(format!("{name}.md")), &md)?;
@@ -1229,4 +1270,187 @@ fn targets(w: &mut String, o: &Opts, doc: &Value) {
         "\nThe sustained rate is the highest passing step of the ramp (offered rate ×1.5 per step until a step fails, then two geometric bisections, so within ≈ 11%): nothing missing, p99 ≤ 1 s and ≥ 90% of the offered rate delivered; server CPU per delivery is `utime+stime` of the server's process tree over that step ÷ deliveries (it includes the HTTP publish and pings). {}\n",
         if gen_bound.is_empty() { "The generator stayed below 90% of its core at every sustained step.".to_owned() } else { format!("Generator-bound (generator ≥ 90% of its core at the sustained step, so the server was not the limit and its rate is a lower bound): {}.", gen_bound.join("; ")) }
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Two nodes over Redis
+// ---------------------------------------------------------------------------------------
+
+/// Starts `cableway serve` on a free port: on the Redis at `redis_url` when given (else the
+/// embedded engine), with `workers` runtime threads, nothing pinned.
+fn start_node(p: &Paths, name: &str, redis_url: Option<&str>, workers: usize, log_dir: &Path) -> Result<Running> {
+    let port = free_port();
+    let log = std::fs::File::create(log_dir.join(format!("{name}.log")))?;
+    let mut cmd = Command::new(&p.cableway);
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    cmd.env("CABLEWAY_JWT_SECRET", SECRET).env("CABLEWAY_PUBLISHER_KEY", PUBLISHER_KEY).env("CABLEWAY_LOG", "warn").env("CABLEWAY_WORKER_THREADS", workers.to_string());
+    if let Some(url) = redis_url {
+        cmd.env("CABLEWAY_REDIS_URL", url);
+    }
+    cmd.stdout(log.try_clone()?).stderr(log).stdin(Stdio::null());
+    let child = cmd.spawn().with_context(|| format!("start {name}"))?;
+    let mut running = Running { child, port, helpers: Vec::new() };
+    wait_port(port, &mut running.child, Duration::from_secs(60)).with_context(|| format!("{name} did not start; see {}", log_dir.join(format!("{name}.log")).display()))?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(running)
+}
+
+/// A `redis-server` on a free port of 127.0.0.1, no persistence; stopped (by pid) when the
+/// returned guard drops.
+fn start_redis(log_dir: &Path) -> Result<(Running, String)> {
+    let port = free_port();
+    let log = std::fs::File::create(log_dir.join("redis.log"))?;
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .context("redis-server (bench/run.sh installs it)")?;
+    let mut running = Running { child, port, helpers: Vec::new() };
+    wait_port(port, &mut running.child, Duration::from_secs(10)).context("redis-server did not start")?;
+    Ok((running, format!("redis://127.0.0.1:{port}")))
+}
+
+/// The two-node mode: N subscribers split over two nodes on one Redis (started here),
+/// publishing through the first, beside one node with the embedded engine and all N, in the
+/// same run. Nothing is pinned; each of the two nodes has one runtime thread and the single
+/// node two, so both setups have the same two server threads on this 2-core box. Fan-out p99
+/// is over every subscriber of both nodes (the later of the two generators' last receipts);
+/// sustained deliveries/s is the publishing generator's highest passing step, counting the
+/// second node's deliveries of the same broadcasts, which must be complete too.
+fn two_node(o: &Opts, p: &Paths, log_dir: &Path, n: usize) -> Result<Value> {
+    let prefix = format!("[two-node N={n}]");
+    // One node, embedded engine, every subscriber.
+    eprintln!("{prefix} single node (embedded engine), {n} subscribers");
+    let single = {
+        let server = start_node(p, "two-node-single", None, 2, log_dir)?;
+        let spec = spec_for(o, "ours", server.port, n, server.pid());
+        let text = loadgen(p, false, &["run", "-"], Some(&serde_json::to_string(&spec)?), &format!("{prefix} [single]"), &mut |_| {}, Duration::from_secs(600))?;
+        drop(server);
+        serde_json::from_str::<Report>(text.trim())?
+    };
+    std::thread::sleep(Duration::from_millis(500));
+
+    eprintln!("{prefix} two nodes on one Redis, {} + {} subscribers, publishing through A", n - n / 2, n / 2);
+    let (redis, url) = start_redis(log_dir)?;
+    let a = start_node(p, "two-node-a", Some(&url), 1, log_dir)?;
+    let b = start_node(p, "two-node-b", Some(&url), 1, log_dir)?;
+    let stop = log_dir.join("two-node.stop");
+    let _ = std::fs::remove_file(&stop);
+    let mut listener = spec_for(o, "ours", b.port, n / 2, b.pid());
+    listener.listen_only = true;
+    listener.stop_file = Some(stop.display().to_string());
+    listener.listen_seqs = Some(1 << 17);
+    listener.checkpoint = None;
+    listener.ramp = None;
+    let mut publisher = spec_for(o, "ours", a.port, n - n / 2, a.pid());
+    publisher.receipts = true;
+    publisher.checkpoint = None;
+    let (warmup, latency_msgs) = (publisher.warmup, publisher.latency_msgs);
+    let (listening_tx, listening_rx) = std::sync::mpsc::channel::<()>();
+    let listener_json = serde_json::to_string(&listener)?;
+    let (passive, active) = std::thread::scope(|scope| -> Result<(String, String)> {
+        let passive = scope.spawn(|| {
+            let mut tx = Some(listening_tx);
+            loadgen(p, false, &["run", "-"], Some(&listener_json), &format!("{prefix} [B, listening]"), &mut |line| {
+                if line.trim() == "phase: listening" {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+            }, Duration::from_secs(600))
+        });
+        let ready = listening_rx.recv_timeout(Duration::from_secs(120));
+        let active = if ready.is_ok() {
+            loadgen(p, false, &["run", "-"], Some(&serde_json::to_string(&publisher)?), &format!("{prefix} [A, publishing]"), &mut |_| {}, Duration::from_secs(600))
+        } else {
+            Err(anyhow::anyhow!("the listening generator did not connect its {} subscribers", n / 2))
+        };
+        std::fs::write(&stop, b"stop")?;
+        let passive = passive.join().map_err(|_| anyhow::anyhow!("listener thread"))??;
+        Ok((passive, active?))
+    })?;
+    let health_a = http_get_json(a.port, "/health").unwrap_or(Value::Null);
+    drop((a, b, redis));
+    let (ra, rb): (Report, Report) = (serde_json::from_str(active.trim())?, serde_json::from_str(passive.trim())?);
+    let of_b: BTreeMap<u32, &cableway_bench::spec::Receipt> = rb.receipts.iter().map(|r| (r.seq, r)).collect();
+    let of_a: BTreeMap<u32, &cableway_bench::spec::Receipt> = ra.receipts.iter().map(|r| (r.seq, r)).collect();
+    // Full fan-out of each latency-phase broadcast (they follow the warm-up ones), over both nodes.
+    let mut full: Vec<f64> = (warmup..warmup + latency_msgs)
+        .filter_map(|seq| {
+            let (x, y) = (of_a.get(&(seq as u32))?, of_b.get(&(seq as u32))?);
+            let complete = x.count as usize == ra.connected && y.count as usize == rb.connected;
+            let (last, sent) = (x.last_unix_us?.max(y.last_unix_us?), x.sent_unix_us?);
+            complete.then(|| last.saturating_sub(sent) as f64 / 1000.0)
+        })
+        .collect();
+    let incomplete = latency_msgs - full.len();
+    full.sort_by(f64::total_cmp);
+    let p99 = (incomplete == 0).then(|| cableway_bench::stats::quantile_sorted(&full, 0.99)).flatten();
+    // The publisher's best passing step, with B's deliveries of the same broadcasts.
+    let sustained = ra.sustained.as_ref().and_then(|s| {
+        let (first, last) = s.seqs?;
+        let start = (first..=last).filter_map(|q| of_a.get(&q)?.sent_unix_us).min()?;
+        let b_deliveries: u64 = (first..=last).map(|q| of_b.get(&q).map_or(0, |r| r.count as u64)).sum();
+        let b_expected = (last - first + 1) as u64 * rb.connected as u64;
+        let end = (first..=last).filter_map(|q| [of_a.get(&q).and_then(|r| r.last_unix_us), of_b.get(&q).and_then(|r| r.last_unix_us)].into_iter().flatten().max()).max()?;
+        let secs = (end.saturating_sub(start) as f64 / 1e6).max(1e-6);
+        Some(json!({ "deliveries_per_s": (s.deliveries + b_deliveries) as f64 / secs, "a_deliveries": s.deliveries, "b_deliveries": b_deliveries, "b_missing": b_expected.saturating_sub(b_deliveries), "p99_ms_on_a": s.latency.p99_ms }))
+    });
+    let single_sustained = single.sustained.as_ref().map(|s| s.delivered_per_s);
+    let two_sustained = sustained.as_ref().and_then(|s| s["deliveries_per_s"].as_f64());
+    let ratio = |x: Option<f64>, y: Option<f64>| x.zip(y).filter(|(_, y)| *y > 0.0).map(|(x, y)| x / y);
+    let single_p99 = (single.latency.incomplete == 0).then_some(single.latency.full_fanout.p99_ms);
+    let result = json!({
+        "n": n,
+        "single": { "fanout_p99_ms": single_p99, "sustained_deliveries_per_s": single_sustained, "lost": single.lost, "duplicates": single.duplicates, "connected": single.connected },
+        "two_nodes": {
+            "connected": [ra.connected, rb.connected], "fanout_p99_ms": p99, "latency_broadcasts": full.len(), "incomplete": incomplete,
+            "sustained": sustained, "lost_on_a": ra.lost, "duplicates": ra.duplicates + rb.duplicates, "errors": ra.errors.iter().chain(&rb.errors).take(5).collect::<Vec<_>>(),
+            "redis": health_a["redis"].clone(),
+        },
+        "p99_ratio_two_over_single": ratio(p99, single_p99),
+        "sustained_ratio_two_over_single": ratio(two_sustained, single_sustained),
+    });
+    eprintln!(
+        "{prefix} fan-out p99: single {:?} ms, two nodes {:?} ms; sustained: single {:?}/s, two nodes {:?}/s",
+        single_p99, p99, single_sustained.map(f64::round), two_sustained.map(f64::round)
+    );
+    Ok(result)
+}
+
+/// The two-node section of the report.
+fn two_node_markdown(w: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    if v.is_null() {
+        return;
+    }
+    let _ = writeln!(w, "\n## Two nodes over Redis\n");
+    if let Some(e) = v["error"].as_str() {
+        let _ = writeln!(w, "FAILED: {e}");
+        return;
+    }
+    let f = |x: &Value| x.as_f64().map_or("—".to_owned(), fmt_num);
+    let _ = writeln!(
+        w,
+        "N = {} subscribers, split over two nodes on one Redis (one runtime thread each), publishing through the first; beside one node with the embedded engine (two runtime threads) and all N, in the same run, nothing pinned. Fan-out p99 counts the last subscriber of either node.\n",
+        v["n"]
+    );
+    let _ = writeln!(w, "| | fan-out p99 (ms) | sustained deliveries/s |\n|---|---|---|");
+    let _ = writeln!(w, "| one node, embedded | {} | {} |", f(&v["single"]["fanout_p99_ms"]), f(&v["single"]["sustained_deliveries_per_s"]));
+    let _ = writeln!(w, "| two nodes, Redis | {} | {} |", f(&v["two_nodes"]["fanout_p99_ms"]), f(&v["two_nodes"]["sustained"]["deliveries_per_s"]));
+    let _ = writeln!(w, "| two ÷ one | {} | {} |", f(&v["p99_ratio_two_over_single"]), f(&v["sustained_ratio_two_over_single"]));
+    let _ = writeln!(w, "\nSecond node's deliveries missing in the sustained step: {}; lost on the first: {}; duplicates: {}.", v["two_nodes"]["sustained"]["b_missing"], v["two_nodes"]["lost_on_a"], v["two_nodes"]["duplicates"]);
+}
+
+/// `GET path` on 127.0.0.1:`port`, the body as JSON (one request, `Connection: close`).
+fn http_get_json(port: u16, path: &str) -> Option<Value> {
+    use std::io::Read as _;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()
 }

@@ -184,6 +184,12 @@ impl Engine {
         }
     }
 
+    /// Whether kept sessions outlive this node (they are in Redis), so that a client of a
+    /// draining node can resume on another.
+    pub fn shares_sessions(&self) -> bool {
+        matches!(self, Engine::Redis(_))
+    }
+
     /// Keeps a closed connection's session for a resume (`?sid=`), for the session TTL.
     pub async fn keep_session(&self, sid: String, session: KeptSession) {
         match self {

@@ -49,6 +49,8 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> ax
     let mut body = serde_json::json!({
         "status": if draining { "draining" } else { "ok" },
         "connections": app.connections.load(std::sync::atomic::Ordering::Relaxed),
+        // Tasks alive in the runtime: flat while idle, and bounded under faults.
+        "tasks": tokio::runtime::Handle::current().metrics().num_alive_tasks(),
         "streams": app.hub.stream_count(),
         "channels": crate::channels::REGISTRY.len(),
         "schema_version": crate::channels::SCHEMA_VERSION,

@@ -245,7 +245,10 @@ where
             app.hub.unsubscribe(stream, &sub.identifier, s.dialect, s.id);
         }
     }
-    if let (Some(sid), true) = (sid, reason.resumable()) {
+    // A draining node's sessions are worth keeping when they outlive it (in Redis): its
+    // clients resume on another node.
+    let keep = reason.resumable() || (reason == DisconnectReason::ServerRestart && app.engine.shares_sessions());
+    if let (Some(sid), true) = (sid, keep) {
         let subscriptions = s
             .subs
             .values()

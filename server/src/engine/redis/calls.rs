@@ -53,9 +53,16 @@ impl Calls {
         self.timed("script", async move { invocation.invoke_async(&mut conn).await }).await
     }
 
+    /// Whether the last call found Redis unreachable or silent; it stays so until a call
+    /// (the readiness probe's `PING`, every second) gets an answer.
+    pub fn failing(&self) -> bool {
+        self.stats.commands_failing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs `call` under the timeout, counted in the stats and in `cableway_redis_call_seconds{op}`.
     async fn timed<T>(&self, op: &'static str, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, EngineError> {
         let started = Instant::now();
+        let _in_flight = InFlight::enter(&self.stats.calls_in_flight);
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(EngineError::from_redis(&e, self.timeout)),
@@ -67,5 +74,21 @@ impl Calls {
         self.stats.call(took.as_micros() as u64, up);
         crate::metrics::redis_call(op, took);
         result
+    }
+}
+
+/// Counts one call in a gauge while it lives (also when its future is dropped).
+pub(crate) struct InFlight<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> InFlight<'a> {
+    pub(crate) fn enter(gauge: &'a std::sync::atomic::AtomicU64) -> Self {
+        gauge.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

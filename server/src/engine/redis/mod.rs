@@ -85,7 +85,7 @@ impl RedisEngine {
         tokio::spawn(task.run(commands_rx));
         tokio::spawn(watch(streams.clone(), calls.clone(), stats.clone(), shutdown.clone(), redis.position_check_interval));
         let context = ScriptContext { keys: keys.clone(), node: node.clone(), meta_ttl: redis.meta_ttl, record_owners };
-        let publisher = Publisher::start(calls.clone(), context);
+        let publisher = Publisher::start(calls.clone(), context, stats.clone());
         let ingest = config.rails.broadcasts.then(|| {
             let stats = Arc::new(ingest::IngestStats::default());
             let sources = ingest::Sources::of(&config.rails);

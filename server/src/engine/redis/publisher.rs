@@ -4,6 +4,14 @@
 //! carries a deadline: while Redis is slow or gone, requests fail within the call timeout
 //! (503) instead of piling up.
 //!
+//! A request is sent to Redis only while it can still be answered in time and Redis is not
+//! known to be unreachable. What is written to a connection runs in Redis whenever the bytes
+//! arrive, even after the caller stopped waiting: sending the requests queued behind a call
+//! that hangs (a blackholed network) would have them all run once the network heals, each
+//! one already answered 503. So after a call found Redis unreachable or silent, requests
+//! are refused without a call until the readiness probe's `PING` gets through again (within
+//! a second of Redis answering).
+//!
 //! A publish may carry a [`Claim`] (an ingested broadcast, see [`ingest`](super::ingest)):
 //! the script then publishes only if no node claimed the same broadcast before, in the same
 //! atomic step, so that a broadcast every node receives is published once.
@@ -17,6 +25,7 @@ use tokio::time::Instant;
 
 use super::calls::Calls;
 use super::keys::Keys;
+use super::stats::RedisStats;
 use crate::broker::{DeliveryReport, Publication};
 use crate::engine::{AssignedPosition, EngineError, Published};
 use crate::hub::SessionId;
@@ -53,6 +62,7 @@ pub struct Claim {
 pub struct Publisher {
     tx: mpsc::Sender<Job>,
     timeout: Duration,
+    stats: Arc<RedisStats>,
 }
 
 /// What the script needs besides the publications.
@@ -70,21 +80,40 @@ pub struct ScriptContext {
 
 impl Publisher {
     /// Starts the publishing task.
-    pub fn start(calls: Calls, context: ScriptContext) -> Self {
+    pub fn start(calls: Calls, context: ScriptContext, stats: Arc<RedisStats>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let timeout = calls.timeout();
+        let counters = stats.clone();
         tokio::spawn(async move {
             let script = redis::Script::new(PUBLISH);
             while let Some(job) = rx.recv().await {
                 // The budget runs from when the request was queued, not from its turn.
-                let result = match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude, job.claim.as_ref())).await {
-                    Ok(result) => result,
-                    Err(_) => Err(EngineError::Timeout(timeout)),
+                let result = if Instant::now() >= job.deadline {
+                    RedisStats::bump(&counters.publishes_refused);
+                    Err(EngineError::Timeout(timeout))
+                } else if calls.failing() {
+                    RedisStats::bump(&counters.publishes_refused);
+                    Err(EngineError::Unreachable("Redis did not answer the last call".into()))
+                } else {
+                    let sent = Instant::now();
+                    match tokio::time::timeout_at(job.deadline, run(&calls, &script, &context, &job.pubs, job.exclude, job.claim.as_ref())).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            // The budget ran out before the call's own timeout could (it started
+                            // later): the call is dropped unanswered, so it is counted here as
+                            // what it is, a call Redis did not answer. Otherwise nothing would
+                            // record the silence and every queued publish would wait its full
+                            // budget in turn.
+                            counters.call(sent.elapsed().as_micros() as u64, false);
+                            Err(EngineError::Timeout(timeout))
+                        }
+                    }
                 };
+                counters.publishes_waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 (job.done)(result);
             }
         });
-        Publisher { tx, timeout }
+        Publisher { tx, timeout, stats }
     }
 
     /// Queues a publish; `done` is called with its outcome, from the publishing task.
@@ -107,10 +136,13 @@ impl Publisher {
 
     fn enqueue(&self, pubs: Vec<Publication>, exclude: Option<SessionId>, claim: Option<Claim>, done: Done) {
         let job = Job { pubs, exclude, claim, deadline: Instant::now() + self.timeout, done };
+        self.stats.publishes_waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = self.tx.try_send(job) {
             let job = match e {
                 mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
             };
+            self.stats.publishes_waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            RedisStats::bump(&self.stats.publishes_refused);
             (job.done)(Err(EngineError::Busy));
         }
     }

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub struct RedisStats {
     /// The command connection's last call succeeded.
     pub commands_up: AtomicBool,
+    /// The command connection's last call found Redis unreachable or silent (false before
+    /// the first call: not known to be down).
+    pub commands_failing: AtomicBool,
     /// The pub/sub connection is connected and its streams subscribed.
     pub pubsub_up: AtomicBool,
     /// Times the pub/sub connection was re-established and its streams subscribed again.
@@ -35,6 +38,14 @@ pub struct RedisStats {
     pub call_micros: AtomicU64,
     /// The slowest call, in microseconds.
     pub call_micros_max: AtomicU64,
+    /// Calls waiting for Redis now (a gauge): bounded while Redis is unreachable, because
+    /// publishes then fail without calling and every call has the timeout.
+    pub calls_in_flight: AtomicU64,
+    /// Publish requests queued or running now (a gauge; at most the queue's size).
+    pub publishes_waiting: AtomicU64,
+    /// Publish requests refused without calling Redis: the queue was full, their budget ran
+    /// out while they waited, or Redis was known to be unreachable.
+    pub publishes_refused: AtomicU64,
 }
 
 impl RedisStats {
@@ -47,6 +58,7 @@ impl RedisStats {
             self.call_errors.fetch_add(1, Ordering::Relaxed);
         }
         self.commands_up.store(ok, Ordering::Relaxed);
+        self.commands_failing.store(!ok, Ordering::Relaxed);
     }
 
     /// Adds one to a counter.
@@ -73,6 +85,9 @@ impl RedisStats {
             "call_errors": get(&self.call_errors),
             "call_mean_us": get(&self.call_micros).checked_div(calls).unwrap_or(0),
             "call_max_us": get(&self.call_micros_max),
+            "calls_in_flight": get(&self.calls_in_flight),
+            "publishes_waiting": get(&self.publishes_waiting),
+            "publishes_refused": get(&self.publishes_refused),
         })
     }
 }
