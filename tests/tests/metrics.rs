@@ -420,3 +420,29 @@ async fn redis_gaps_and_state_are_exported_as_the_engine_counts_them() {
     let down = settled(&a, |m| m.get("cableway_redis_up{}") == 0.0).await;
     assert_eq!(down.get("cableway_redis_up{}"), 0.0);
 }
+
+#[tokio::test]
+async fn connections_past_the_cap_are_refused_with_503_and_counted_as_cap_reached() {
+    let s = Server::start_with(options().env("CABLEWAY_MAX_CONNECTIONS", "2"));
+    let url = s.cable_url(Some(&s.token("u1", "acc-cap", &[])));
+    let first = Client::connect_welcomed(&url).await;
+    let _second = Client::connect_welcomed(&url).await;
+    for _ in 0..3 {
+        let refused = Client::connect_with(&url, &["actioncable-v1-json"], &[]).await.err().expect("a third connection is refused");
+        match refused.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            Some(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 503),
+            other => panic!("expected HTTP 503, got {other:?} ({refused})"),
+        }
+    }
+    // A place freed is a place taken again.
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while s.health().await["connections"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the closed connection is still counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _third = Client::connect_welcomed(&url).await;
+    let m = settled(&s, |m| m.get(r#"websocket_connections_total{outcome="accepted"}"#) >= 3.0).await;
+    assert_eq!(m.get(r#"websocket_connections_total{outcome="cap_reached"}"#), 3.0);
+    assert_eq!(m.get(r#"websocket_connections_total{outcome="accepted"}"#), 3.0);
+}

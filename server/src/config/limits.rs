@@ -26,6 +26,10 @@ pub struct Limits {
     /// Bytes one socket read takes, into the worker thread's buffer (connections keep none).
     #[schemars(range(min = 1))]
     pub read_buffer_bytes: usize,
+    /// Open connections this node takes; past it an upgrade is answered 503 and counted as
+    /// `cap_reached`. Unset: no cap but the process's open-file limit.
+    #[schemars(range(min = 1))]
+    pub max_connections: Option<usize>,
     /// `listen(2)` backlog.
     #[schemars(range(min = 1))]
     pub listen_backlog: u32,
@@ -47,6 +51,7 @@ impl Default for Limits {
             max_subscriptions_per_connection: channels::MAX_SUBSCRIPTIONS_PER_CONNECTION as usize,
             max_publish_body_bytes: channels::MAX_PUBLISH_BODY_BYTES as usize,
             read_buffer_bytes: 8192,
+            max_connections: None,
             listen_backlog: 4096,
             commands_per_second: 50,
             command_burst: 100,

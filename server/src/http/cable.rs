@@ -26,6 +26,9 @@ pub enum UpgradeError {
     /// 403: the `Origin` is not in the allowed list.
     #[error("origin not allowed")]
     OriginNotAllowed,
+    /// 503: the node holds `limits.max_connections` already.
+    #[error("connection limit reached")]
+    ConnectionLimit,
 }
 
 impl IntoResponse for UpgradeError {
@@ -33,6 +36,7 @@ impl IntoResponse for UpgradeError {
         let (status, text) = match self {
             UpgradeError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
             UpgradeError::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin not allowed"),
+            UpgradeError::ConnectionLimit => (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached"),
         };
         (status, text).into_response()
     }
@@ -48,6 +52,12 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
         metrics::connection_opened(ConnectionOutcome::OriginRefused);
         return Err(UpgradeError::OriginNotAllowed);
+    }
+    // Checked before the token is verified, the cheapest refusal. Concurrent upgrades may pass
+    // the cap by the few that are between this check and their session's start.
+    if app.config.limits.max_connections.is_some_and(|cap| app.connections.load(std::sync::atomic::Ordering::Relaxed) >= cap) {
+        metrics::connection_opened(ConnectionOutcome::CapReached);
+        return Err(UpgradeError::ConnectionLimit);
     }
     let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
     let negotiated = protocol::negotiate(offered.iter().copied());
@@ -112,5 +122,6 @@ mod tests {
     async fn refusals_are_plain_text() {
         assert_eq!(answer(UpgradeError::Draining).await, (503, "draining".to_owned()));
         assert_eq!(answer(UpgradeError::OriginNotAllowed).await, (403, "origin not allowed".to_owned()));
+        assert_eq!(answer(UpgradeError::ConnectionLimit).await, (503, "connection limit reached".to_owned()));
     }
 }
