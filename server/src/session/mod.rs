@@ -179,11 +179,10 @@ where
     let write_timeout = app.config.timeouts.write_timeout;
     let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
     match hs.auth {
-        // Restoring a kept session may wait on the engine (Redis), so the start is async too.
-        Ok(principal) => Either::Left(async move {
-            let (s, inbox, sid) = start(&app, principal, hs.dialect, &hs.request, hs.restore_sid.as_deref()).await;
-            live(s, conn, inbox, sid, write_timeout).await;
-        }),
+        Ok(principal) => {
+            let (s, inbox, sid) = start(&app, principal, hs.dialect, &hs.request);
+            Either::Left(live(s, conn, inbox, sid, hs.restore_sid, write_timeout))
+        }
         Err(e) => {
             let reason = e.disconnect_reason();
             tracing::info!(request = %hs.request, reason = reason.as_str(), error = %e, "connection refused");
@@ -192,15 +191,15 @@ where
     }
 }
 
-/// A new session for an authenticated principal, its welcome queued.
-async fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str, restore_sid: Option<&str>) -> (Session, Inbox, Option<String>) {
+/// A new session for an authenticated principal, and its sid (ext protocol).
+fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str) -> (Session, Inbox, Option<String>) {
     let limits = &app.config.limits;
     let id = SessionId::next();
     crate::logging::record_connection(id.0);
     let (outbox, inbox) = outbox::channel(limits.max_outbound_queue_bytes);
     let claims_json = serde_json::to_value(&principal.claims).unwrap_or(Value::Null);
     tracing::info!(session = id.0, request = %request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
-    let mut s = Session {
+    let s = Session {
         app: app.clone(),
         id,
         dialect,
@@ -216,19 +215,21 @@ async fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: 
     };
     app.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sid = (s.dialect == Dialect::Ext).then(sessions::new_sid);
-    let restored = match (&sid, restore_sid) {
-        (Some(_), Some(old)) => restore(&mut s, old).await,
-        _ => None,
-    };
-    s.send(SentLabel::connection(SentKind::Welcome), frame::welcome(sid.as_deref(), restored.as_deref()));
     (s, inbox, sid)
 }
 
-/// The session's loop, then its end.
-async fn live<IO>(mut s: Session, mut conn: Connection<IO>, inbox: Inbox, sid: Option<String>, write_timeout: Duration)
+/// The session's welcome (after resuming `restore_sid`, when asked), its loop, then its end.
+async fn live<IO>(mut s: Session, mut conn: Connection<IO>, inbox: Inbox, sid: Option<String>, restore_sid: Option<String>, write_timeout: Duration)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    // Restoring may wait on the engine (Redis). Boxed, its state takes no room in the
+    // future every session keeps for its whole life.
+    let restored = match (&sid, restore_sid) {
+        (Some(_), Some(old)) => Box::pin(restore(&mut s, &old)).await,
+        _ => None,
+    };
+    s.send(SentLabel::connection(SentKind::Welcome), frame::welcome(sid.as_deref(), restored.as_deref()));
     let app = s.app.clone();
     let expires_in = s.principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
     let now = Instant::now();
