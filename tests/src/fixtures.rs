@@ -1,10 +1,30 @@
 //! What many tests build the same way: identifiers of the channels they use most, a
-//! notification publication, joining a conversation, and the Unix clock tokens are read with.
+//! notification publication, joining a conversation, the Unix clock tokens are read with, and
+//! the JSON lines a Node helper process prints.
+
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::{identifier, Client};
+
+/// Collects what `child` prints on stdout, one JSON value per line (a line that is not JSON
+/// becomes `{"type": "unparsed", "line": ...}`), as it comes, until its stdout closes.
+pub fn json_lines(child: &mut tokio::process::Child) -> Arc<Mutex<Vec<Value>>> {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            let v = serde_json::from_str(&line).unwrap_or_else(|_| json!({ "type": "unparsed", "line": line }));
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+        }
+    });
+    lines
+}
 
 /// Seconds since the Unix epoch, the clock of `iat`, `exp` and history's `since`.
 pub fn unix_now() -> i64 {

@@ -632,22 +632,12 @@ struct NodeClients {
 
 impl NodeClients {
     fn start(kind: &str, urls: &[String], clients: &[(String, String)]) -> NodeClients {
-        use tokio::io::AsyncBufReadExt;
         let spec: Vec<Value> = clients.iter().map(|(account, token)| json!({ "account": account, "token": token })).collect();
         let mut cmd = tokio::process::Command::new("node");
         cmd.arg("failover_clients.mjs").arg(kind).args(urls).current_dir(cableway_tests::repo_root().join("tests/node"));
         cmd.env("CLIENTS", Value::from(spec).to_string()).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn node (is Node.js installed? `bash tests/run.sh` installs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        tokio::spawn(async move {
-            let mut reader = tokio::io::BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                let v = serde_json::from_str(&line).unwrap_or_else(|_| json!({ "type": "unparsed", "line": line }));
-                sink.lock().unwrap().push(v);
-            }
-        });
+        let lines = cableway_tests::fixtures::json_lines(&mut child);
         NodeClients { _child: child, lines }
     }
 

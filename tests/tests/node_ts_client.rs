@@ -32,7 +32,6 @@ use cableway_tests::repo_root;
 use cableway_tests::server::{claims, free_port, Options, Server};
 use cableway_tests::wait::poll_async;
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 
 fn node_dir() -> PathBuf {
     repo_root().join("tests/node")
@@ -231,16 +230,7 @@ impl Follower {
         cmd.arg("ts_client/follow.mjs").args(["--channel", channel, "--params", &params.to_string(), "--base-delay-ms", "200", "--max-delay-ms", "1000"]).args(urls);
         cmd.current_dir(node_dir()).env("CABLE_TOKEN", token).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn node (is Node.js installed?)");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        tokio::spawn(async move {
-            let mut reader = tokio::io::BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                let v = serde_json::from_str(&line).unwrap_or_else(|_| json!({ "type": "unparsed", "line": line }));
-                sink.lock().unwrap().push(v);
-            }
-        });
+        let lines = cableway_tests::fixtures::json_lines(&mut child);
         Follower { child, lines }
     }
 
