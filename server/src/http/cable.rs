@@ -79,8 +79,11 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     Ok(ws.on_upgrade(protocol, move |socket| {
         let hs = Handshake { dialect, auth, request, restore_sid };
         let tracker = app2.sessions.clone();
+        // The session's setup (its "connected" line, its id on the span) runs when `run` is
+        // called, so inside the span too.
+        let session = span.in_scope(|| session::run(app2, socket, hs));
         async move {
-            tracker.track_future(session::run(app2, socket, hs)).instrument(span).await;
+            tracker.track_future(session).instrument(span).await;
         }
     }))
 }
