@@ -187,6 +187,7 @@ async fn a_redis_restart_without_persistence_is_an_outage_then_a_new_epoch() {
     let mut redis = Redis::start(Persistence::None);
     let a = redis.node(None);
     let b = redis.node(Some(&a));
+    let impatient = redis.node_with(Some(&a), Options::default().env("CABLEWAY_REDIS_SUBSCRIBE_WAIT_MS", "1000"));
     let account = "acc-o";
     let (mut c, _) = ext_subscriber(&a, account, "").await;
     publish_each(&b, account, ids("n", 0..2)).await;
@@ -202,10 +203,16 @@ async fn a_redis_restart_without_persistence_is_an_outage_then_a_new_epoch() {
     let health = a.health().await;
     assert_eq!((health["status"].as_str(), health["engine"].as_str(), health["redis"]["pubsub"].as_str()), (Some("ok"), Some("redis"), Some("down")), "{health}");
     assert!(c.round_trip().await.is_empty(), "connected clients stay connected");
-    // A subscribe that needs Redis is refused with a reason.
+    // A subscribe that needs Redis waits for it (official clients never retry a rejected
+    // subscription), and is refused with a reason once `subscribe_wait_ms` has passed.
     let other = notifications("acc-o2");
     let mut d = a.user("u-acc-o2", "acc-o2").await;
-    let answer = d.subscribe(&other).await;
+    d.send_subscribe(&other).await;
+    let early = d.round_trip().await;
+    assert!(early.is_empty(), "no answer while Redis is away: {early:?}");
+    assert!(health_until(&a, tokio::time::Instant::now() + Duration::from_secs(5), |h| h["redis"]["subscribes_waiting"] == 1).await, "{}", a.health().await);
+    let mut e = impatient.user("u-acc-o2", "acc-o2").await;
+    let answer = e.subscribe(&other).await;
     assert_eq!((answer["type"].as_str(), answer["reason"].as_str()), (Some("reject_subscription"), Some("unavailable")), "{answer}");
 
     redis.restart();
@@ -219,6 +226,15 @@ async fn a_redis_restart_without_persistence_is_an_outage_then_a_new_epoch() {
     }
     eprintln!("Redis restarted: both nodes ready and subscribed after {:?}", restarted.elapsed());
     assert!(a.health().await["redis"]["resubscribes"].as_u64() >= Some(1));
+    let confirmed = d.recv_within(Duration::from_secs(5)).await.expect("the waiting subscribe is answered once Redis is back");
+    assert_eq!((confirmed["type"].as_str(), confirmed["identifier"].as_str()), (Some("confirm_subscription"), Some(other.as_str())), "{confirmed}");
+    assert_eq!(a.health().await["redis"]["subscribes_waiting"], 0);
+    let (status, body) = b.publish(&notification("acc-o2", "to-the-waiter")).await;
+    assert_eq!(status, 200, "{body}");
+    let hello = d.message(&other).await.expect("the channel's on-subscribe message");
+    assert_eq!(hello["event"], "connection_established", "{hello}");
+    let got = d.message(&other).await.expect("the subscriber that waited gets live events");
+    assert_eq!(got["payload"]["id"], "to-the-waiter", "{got}");
     let (status, body) = b.publish(&notification(account, "after")).await;
     assert_eq!(status, 200, "{body}");
     assert_ne!(body["positions"][0]["epoch"].as_str(), Some(last.epoch.as_str()), "Redis lost the stream: a new epoch");

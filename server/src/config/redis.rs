@@ -39,6 +39,10 @@ pub struct RedisConfig {
     #[serde(rename = "meta_ttl_seconds", with = "super::units::seconds")]
     #[schemars(with = "u64", range(min = 1))]
     pub meta_ttl: Duration,
+    /// How long a subscribe waits for an unreachable Redis before it is rejected as `unavailable` (clients such as `@rails/actioncable` do not retry a rejected subscription).
+    #[serde(rename = "subscribe_wait_ms", with = "super::units::millis")]
+    #[schemars(with = "u64")]
+    pub subscribe_wait: Duration,
 }
 
 impl Default for RedisConfig {
@@ -51,6 +55,7 @@ impl Default for RedisConfig {
             call_timeout: Duration::from_millis(2_000),
             position_check_interval: Duration::from_millis(5_000),
             meta_ttl: Duration::from_secs(86_400),
+            subscribe_wait: Duration::from_millis(30_000),
         }
     }
 }

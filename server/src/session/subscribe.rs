@@ -115,7 +115,12 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
             _ => None,
         };
         let result = match streams {
-            Ok(streams) => match app.engine.prepare_join(&streams, request.as_ref(), channel.history).await {
+            // A subscribe waiting for Redis gives up when the node drains: its session is
+            // told to reconnect elsewhere, and the drain need not wait for it.
+            Ok(streams) => match tokio::select! {
+                joined = app.engine.prepare_join(&streams, request.as_ref(), channel.history) => joined,
+                () = app.shutdown.cancelled() => Err(crate::engine::EngineError::Unreachable("the node is draining".into())),
+            } {
                 Ok(joining) => Ok((streams, joining)),
                 Err(e) => {
                     tracing::warn!(channel = channel.name, error = %e, "the engine cannot subscribe this node to the streams");

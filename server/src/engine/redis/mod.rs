@@ -56,8 +56,13 @@ pub struct RedisEngine {
     owners: Arc<owners::RedisOwners>,
     url: String,
     ingest: Option<Arc<ingest::IngestStats>>,
+    subscribe_wait: std::time::Duration,
     shutdown: CancellationToken,
 }
+
+/// How often a subscribe waiting for an unreachable Redis tries again: the readiness probe
+/// pings every second, so this is about when the node can know Redis is back.
+const SUBSCRIBE_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl RedisEngine {
     /// Starts the connections and background tasks (pub/sub, position check) without
@@ -96,7 +101,7 @@ impl RedisEngine {
         let owners = Arc::new(owners::RedisOwners { calls: calls.clone(), keys: keys.clone() });
         let url = redis.redacted_url().unwrap_or_default();
         tracing::info!(url = %url, prefix = %redis.key_prefix, "Redis engine: several nodes share this Redis");
-        Ok(RedisEngine { calls, keys, stats, streams, publisher, sessions, owners, url, ingest, shutdown })
+        Ok(RedisEngine { calls, keys, stats, streams, publisher, sessions, owners, url, ingest, subscribe_wait: redis.subscribe_wait, shutdown })
     }
 
     /// See [`Engine::publish`](super::Engine::publish).
@@ -109,11 +114,30 @@ impl RedisEngine {
         self.publisher.submit(pubs, exclude, done);
     }
 
-    /// Subscribes the node to every stream (waiting for Redis), then reads the replay.
+    /// Subscribes the node to every stream (waiting for Redis), then reads the replay. While
+    /// Redis is unreachable it tries again every [`SUBSCRIBE_RETRY`], for `subscribe_wait_ms`.
     ///
     /// # Errors
-    /// [`EngineError`] when a stream cannot be subscribed or the replay cannot be read.
+    /// [`EngineError`] when a stream cannot be subscribed or the replay cannot be read (and
+    /// Redis did not come back within the wait).
     pub async fn prepare_join(&self, streams: &[String], request: Option<&ReplayRequest>, policy: HistoryPolicy) -> Result<Joining, EngineError> {
+        // Waiting out an outage instead of refusing at once: a client told `unavailable`
+        // would stay unsubscribed after Redis returns (the official clients don't retry).
+        let deadline = tokio::time::Instant::now() + self.subscribe_wait;
+        let mut waiting = None;
+        loop {
+            match self.try_prepare_join(streams, request, policy).await {
+                Err(EngineError::Unreachable(_) | EngineError::Timeout(_)) if tokio::time::Instant::now() + SUBSCRIBE_RETRY < deadline => {
+                    waiting.get_or_insert_with(|| calls::InFlight::enter(&self.stats.subscribes_waiting));
+                    tokio::time::sleep(SUBSCRIBE_RETRY).await;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt of [`RedisEngine::prepare_join`].
+    async fn try_prepare_join(&self, streams: &[String], request: Option<&ReplayRequest>, policy: HistoryPolicy) -> Result<Joining, EngineError> {
         let mut leases = Vec::with_capacity(streams.len());
         for stream in streams {
             leases.push(self.streams.acquire(stream).await?);

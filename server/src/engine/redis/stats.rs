@@ -46,6 +46,9 @@ pub struct RedisStats {
     /// Publish requests refused without calling Redis: the queue was full, their budget ran
     /// out while they waited, or Redis was known to be unreachable.
     pub publishes_refused: AtomicU64,
+    /// Subscribes waiting now for an unreachable Redis (a gauge): they are confirmed when it
+    /// answers again, or rejected as `unavailable` after `subscribe_wait_ms`.
+    pub subscribes_waiting: AtomicU64,
 }
 
 impl RedisStats {
@@ -88,6 +91,7 @@ impl RedisStats {
             "calls_in_flight": get(&self.calls_in_flight),
             "publishes_waiting": get(&self.publishes_waiting),
             "publishes_refused": get(&self.publishes_refused),
+            "subscribes_waiting": get(&self.subscribes_waiting),
         })
     }
 }
