@@ -1,5 +1,6 @@
 //! `subscribe`: parse the identifier, read its params into their canonical form and
-//! validate them, authorize (in a spawned task, since ownership may ask the backend),
+//! validate them, authorize (in a spawned task, since ownership may ask the backend; in
+//! the loop itself when the embedded engine's registry answers),
 //! compute the streams and let the engine prepare them (the Redis engine subscribes the
 //! node and reads the replay), then — back in the loop — queue `confirm_subscription`,
 //! join the streams (replay, then register) and send the `on_subscribe` steps
@@ -11,11 +12,13 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::on_subscribe::{self, Subscribed};
 use super::{Internal, Session, Subscription};
-use crate::channels::ChannelDescriptor;
+use crate::channels::{ChannelDescriptor, Claims};
+use crate::codegen_support::ResolveError;
 use crate::engine::{Join, Joining};
 use crate::history::ReplayRequest;
 use crate::metrics::{self, ChannelLabel, ReplayOutcome, SentKind, SentLabel};
@@ -91,25 +94,31 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     }
     let identifier: Arc<str> = Arc::from(raw);
     s.pending.insert(identifier.clone());
+    let params = canonical.params;
+    let history = if s.dialect == Dialect::Ext { history } else { None };
+    if s.app.engine.is_local() && s.app.registry().is_some() {
+        // The embedded engine and its registry answer from memory, so the authorization is
+        // ready on its first poll: the confirm goes out in this turn, with no task to wake.
+        let scoped = Scoped { inner: &s.app.ownership, principal: &s.claims_json, params: &params };
+        let ready = (channel.authorize)(&params, &s.principal.claims, &scoped).now_or_never();
+        if let Some(authorized) = ready {
+            let streams = streams_of(channel, &params, &s.principal.claims, authorized);
+            let request = match (&streams, &history) {
+                (Ok(streams), Some(h)) => Some(replay_request(streams, h)),
+                _ => None,
+            };
+            let result = streams.map(|streams| (streams, Joining::default()));
+            return complete(s, SubscribeOutcome { identifier, channel, params, request, result });
+        }
+    }
     let app = s.app.clone();
     let claims = s.principal.claims.clone();
     let claims_json = s.claims_json.clone();
     let tx = s.internal.clone();
-    let params = canonical.params;
-    let history = if s.dialect == Dialect::Ext { history } else { None };
     s.app.sessions.spawn(async move {
         let scoped = Scoped { inner: &app.ownership, principal: &claims_json, params: &params };
-        let streams = match (channel.authorize)(&params, &claims, &scoped).await {
-            Ok(true) => (channel.stream_keys)(&params, &claims).map_err(|e| {
-                tracing::warn!(channel = channel.name, error = %e, "stream key refused");
-                "invalid_params"
-            }),
-            Ok(false) => Err("forbidden"),
-            Err(e) => {
-                tracing::warn!(channel = channel.name, error = %e, "ownership could not be resolved");
-                Err("resolver_unavailable")
-            }
-        };
+        let authorized = (channel.authorize)(&params, &claims, &scoped).await;
+        let streams = streams_of(channel, &params, &claims, authorized);
         let request = match (&streams, &history) {
             (Ok(streams), Some(h)) => Some(replay_request(streams, h)),
             _ => None,
@@ -131,6 +140,21 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
         };
         let _ = tx.send(Internal::Subscribed(SubscribeOutcome { identifier, channel, params, request, result }));
     });
+}
+
+/// The subscription's streams when `authorized` allows it, or the reason it is rejected.
+fn streams_of(channel: &ChannelDescriptor, params: &Value, claims: &Claims, authorized: Result<bool, ResolveError>) -> Result<Vec<String>, &'static str> {
+    match authorized {
+        Ok(true) => (channel.stream_keys)(params, claims).map_err(|e| {
+            tracing::warn!(channel = channel.name, error = %e, "stream key refused");
+            "invalid_params"
+        }),
+        Ok(false) => Err("forbidden"),
+        Err(e) => {
+            tracing::warn!(channel = channel.name, error = %e, "ownership could not be resolved");
+            Err("resolver_unavailable")
+        }
+    }
 }
 
 /// Applies an authorization outcome, unless the client unsubscribed meanwhile.
