@@ -85,7 +85,7 @@ pub(super) fn send(s: &Session, sub: Subscribed<'_>, hold: Option<Hold>) {
     while let Some(step) = steps.next() {
         match step {
             OnSubscribeDescriptor::Message(m) => {
-                if let Some(f) = message_frame(sub.identifier, sub.channel, m, sub.params, &s.claims_json) {
+                if let Some(f) = message_frame(sub.identifier, sub.channel, m, sub.params, &s.claims_json()) {
                     s.send(SentLabel::new(ChannelLabel::of(sub.channel), SentKind::Data), f);
                 }
             }
@@ -102,7 +102,7 @@ pub(super) fn send(s: &Session, sub: Subscribed<'_>, hold: Option<Hold>) {
                     identifier: sub.identifier.clone(),
                     channel: sub.channel,
                     params: sub.params.clone(),
-                    claims: s.claims_json.clone(),
+                    claims: s.claims_json(),
                     streams: sub.streams.to_vec(),
                     fetch,
                     rest: steps.collect(),

@@ -99,7 +99,8 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     if s.app.engine.is_local() && s.app.registry().is_some() {
         // The embedded engine and its registry answer from memory, so the authorization is
         // ready on its first poll: the confirm goes out in this turn, with no task to wake.
-        let scoped = Scoped { inner: &s.app.ownership, principal: &s.claims_json, params: &params };
+        let principal = s.claims_json();
+        let scoped = Scoped { inner: &s.app.ownership, principal: &principal, params: &params };
         let ready = (channel.authorize)(&params, &s.principal.claims, &scoped).now_or_never();
         if let Some(authorized) = ready {
             let streams = streams_of(channel, &params, &s.principal.claims, authorized);
@@ -113,7 +114,7 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
     }
     let app = s.app.clone();
     let claims = s.principal.claims.clone();
-    let claims_json = s.claims_json.clone();
+    let claims_json = s.claims_json();
     let tx = s.internal.clone();
     s.app.sessions.spawn(async move {
         let scoped = Scoped { inner: &app.ownership, principal: &claims_json, params: &params };
@@ -188,7 +189,7 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     on_subscribe::send(s, Subscribed { identifier: &o.identifier, channel: o.channel, params: &o.params, streams: &streams }, hold);
     let identifier = o.identifier.clone();
     let counted = metrics::ActiveSubscription::new(ChannelLabel::of(o.channel));
-    s.subs.insert(o.identifier, Subscription { counted, channel: o.channel, identifier, params: o.params, streams, live: true, joining: false, leases, since: tokio::time::Instant::now() });
+    s.subs.insert(o.identifier, Box::new(Subscription { counted, channel: o.channel, identifier, params: o.params, streams, live: true, joining: false, leases, since: tokio::time::Instant::now() }));
 }
 
 /// Joins an existing subscription: a restored one goes live (replay, then registration);
