@@ -226,6 +226,7 @@ fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str) 
 ///
 /// A function returning a block rather than an `async fn`: an `async fn` moves its arguments
 /// from their slots into locals, and its future keeps room for both.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 fn live<IO>(mut s: Session, mut conn: Connection<IO>, inbox: Inbox, sid: Option<String>, restore_sid: Option<String>, write_timeout: Duration) -> impl Future<Output = ()> + Send
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
