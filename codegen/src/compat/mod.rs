@@ -19,6 +19,7 @@ pub mod ignore;
 pub mod lock;
 pub mod names;
 pub mod normalize;
+pub mod pattern;
 pub mod report;
 pub mod rules;
 pub mod schema_diff;
