@@ -23,6 +23,7 @@ pub mod pattern;
 pub mod report;
 pub mod rules;
 pub mod schema_diff;
+pub mod streams;
 
 use std::path::PathBuf;
 
@@ -177,13 +178,15 @@ pub fn check(old: &Snapshot, new: &Snapshot) -> Vec<Finding> {
 fn channel(o: &lock::ChannelSnapshot, n: &lock::ChannelSnapshot, out: &mut Vec<Finding>) {
     use crate::diag::escape_token;
     let file = n.file.as_str();
-    let params = schema_findings(Scope::Param, &o.params, &n.params, file, "/params");
-    // §6.1 #41: a param that shapes a stream key may not change what it accepts.
-    for p in names::key_params(o, n) {
+    let mut params = schema_findings(Scope::Param, &o.params, &n.params, file, "/params");
+    // A key param's value renders the stream name whatever its schema says, so a change of
+    // what it accepts changes which subscriptions are accepted, never where one listens.
+    for (p, keys) in names::key_params(o, n) {
         let at = format!("/params/properties/{}", escape_token(&p));
-        let touched = params.iter().any(|f| f.kind.changes_key_space() && (f.pointer == at || f.pointer.starts_with(&format!("{at}/"))));
-        if touched {
-            out.push(Finding::name(Kind::StreamKeyParamChanged, file, at, format!("param `{p}` is part of a stream key and what it accepts changed")));
+        for f in params.iter_mut().filter(|f| f.pointer == at || f.pointer.starts_with(&format!("{at}/"))) {
+            f.message.push_str(&format!(
+                "; `{p}` is part of the stream key {keys}: a value accepted before and after renders the same stream name, so no deployed subscription listens elsewhere"
+            ));
         }
     }
     out.extend(params);

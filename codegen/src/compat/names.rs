@@ -5,7 +5,7 @@
 //! (else a `*_NO_DELETE_UNLESS_RESERVED` finding), a reserved name may not be dropped from
 //! that list, and a name reserved in the baseline may not be used again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -42,7 +42,8 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
         out.push(Finding::name(Kind::StabilityLowered, file, "/stability", "a stable channel became experimental"));
     }
 
-    // Events.
+    // Events (a `publish_to` change that follows a stream rename is part of that finding).
+    let renames = super::streams::renames(o, n);
     for (name, ev) in &o.events {
         let ptr = format!("/events/{}", escape_token(name));
         match n.events.get(name) {
@@ -56,13 +57,14 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
                 if !ev.deprecated && nev.deprecated {
                     out.push(Finding::name(Kind::EventDeprecated, file, format!("{ptr}/deprecated"), format!("event `{name}` was deprecated")));
                 }
+                let renamed = |t: &str, removed: bool| super::streams::part_of_rename(&renames, t, removed, &ev.publish_to, &nev.publish_to);
                 for t in &nev.publish_to {
-                    if !ev.publish_to.contains(t) {
+                    if !ev.publish_to.contains(t) && !renamed(t, false) {
                         out.push(Finding::name(Kind::PublishToAdded, file, format!("{ptr}/publish_to"), format!("event `{name}` is also published to `{t}`")));
                     }
                 }
                 for t in &ev.publish_to {
-                    if !nev.publish_to.contains(t) {
+                    if !nev.publish_to.contains(t) && !renamed(t, true) {
                         out.push(Finding::name(Kind::PublishToNoDelete, file, format!("{ptr}/publish_to"), format!("event `{name}` is no longer published to `{t}`")));
                     }
                 }
@@ -133,18 +135,7 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
     }
 
     // Stream keys.
-    for (i, s) in n.streams.iter().enumerate() {
-        match o.streams.iter().find(|os| os.key == s.key) {
-            None => out.push(Finding::name(Kind::StreamKeyAdded, file, format!("/streams/{i}/key"), format!("subscriptions now also listen to `{}`", s.key))),
-            Some(os) if os.when != s.when => out.push(Finding::name(Kind::StreamWhenChanged, file, format!("/streams/{i}/when"), format!("the condition of stream `{}` changed", s.key))),
-            Some(_) => {}
-        }
-    }
-    for s in &o.streams {
-        if !n.streams.iter().any(|ns| ns.key == s.key) {
-            out.push(Finding::name(Kind::StreamKeyRemoved, file, "/streams", format!("subscriptions no longer listen to `{}`", s.key)));
-        }
-    }
+    super::streams::findings(o, n, &renames, out);
 
     // Authorization.
     if o.authorize != n.authorize {
@@ -176,17 +167,17 @@ pub fn implies(a: &Rule, b: &Rule) -> bool {
     }
 }
 
-/// Params that shape a stream key, in either version.
-pub fn key_params(o: &ChannelSnapshot, n: &ChannelSnapshot) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// Params that shape a stream key, in either version, with the keys they shape (`` `a:{params.x}` ``).
+pub fn key_params(o: &ChannelSnapshot, n: &ChannelSnapshot) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for s in o.streams.iter().chain(&n.streams) {
         if let Ok(t) = crate::ir::template::parse(&s.key).map(|t| t.typed(Ref::from_segments)) {
             for var in t.iter().flat_map(|t| t.vars()) {
                 if let Ref::Param(name) = var {
-                    out.insert(name.clone());
+                    out.entry(name.clone()).or_default().insert(&s.key);
                 }
             }
         }
     }
-    out
+    out.into_iter().map(|(p, keys)| (p, keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))).collect()
 }

@@ -168,7 +168,7 @@ kinds! {
     ChannelAdded, ChannelNoDelete, StabilityLowered, EventAdded, EventNoDelete, EventNoDeleteUnlessReserved,
     EventDeprecated, PublishToAdded, PublishToNoDelete, ActionAdded, ActionNoDelete, ActionNoDeleteUnlessReserved,
     ActionReplyAdded, ActionReplyRemoved, ActionErrorAdded, ActionErrorRemoved, UndeclaredParamsIgnored, UndeclaredParamsRefused, ParamNoDeleteUnlessReserved,
-    StreamKeyParamChanged, ReservedNoDelete, ReservedNoReuse, StreamKeyAdded, StreamKeyRemoved, StreamWhenChanged,
+    ReservedNoDelete, ReservedNoReuse, StreamKeyAdded, StreamKeyAddedForNewParams, StreamKeyRemoved, StreamWhenChanged, StreamWhenHoldsAsBefore, StreamRenamed,
     AuthLooser, AuthNotStricter, AuthChanged,
 }
 
@@ -286,12 +286,14 @@ pub const RULES: &[Rule] = &[
     name(Kind::UndeclaredParamsIgnored, "UNDECLARED_PARAMS_IGNORED", "6.1#18", e(Safe, "none: the server accepts more identifiers; the extra keys reach neither authorization nor stream keys")),
     name(Kind::UndeclaredParamsRefused, "UNDECLARED_PARAMS_REFUSED", "6.1#19", e(Break, "clients sending other keys get `invalid_params`: keep `undeclared_params: ignore` unless you know none does")),
     name(Kind::ParamNoDeleteUnlessReserved, "PARAM_NO_DELETE_UNLESS_RESERVED", "6.2 remove/rename param", e(Break, "add the name to `reserved.params` so it never comes back with another meaning")),
-    name(Kind::StreamKeyParamChanged, "STREAM_KEY_PARAM_CHANGED", "6.1#41", e(Break, "the param shapes a stream key: subscriptions map to other keys; add a new param instead")),
     name(Kind::ReservedNoDelete, "RESERVED_NO_DELETE", "6.2 reserved", e(Break, "keep the name reserved: deployed clients may still use it with its old shape")),
     name(Kind::ReservedNoReuse, "RESERVED_NO_REUSE", "6.2 reserved", e(Break, "choose a new name: this one was removed and deployed clients may use it with its old shape")),
     name(Kind::StreamKeyAdded, "STREAM_KEY_ADDED", "6.2 stream key", e(Warn, "clients are unaffected, but a mixed-version fleet and external publishers are: dual-publish during the rollout")),
+    name(Kind::StreamKeyAddedForNewParams, "STREAM_KEY_ADDED_FOR_NEW_PARAMS", "6.2 stream key", e(Safe, "none: only subscriptions the baseline refused (new clients) listen there")),
     name(Kind::StreamKeyRemoved, "STREAM_KEY_REMOVED", "6.2 stream key", e(Warn, "clients are unaffected, but a mixed-version fleet and external publishers are: dual-subscribe during the rollout")),
     name(Kind::StreamWhenChanged, "STREAM_WHEN_CHANGED", "6.2 stream key", e(Warn, "subscriptions listen to other streams: dual-subscribe during the rollout")),
+    name(Kind::StreamWhenHoldsAsBefore, "STREAM_WHEN_HOLDS_AS_BEFORE", "6.2 stream key", e(Safe, "none: the condition decides alike for every subscription the baseline accepts")),
+    name(Kind::StreamRenamed, "STREAM_RENAMED", "6.2 stream key", e(Break, "keep the old key next to the new one for the support window (both in `streams`, both templates in `publish_to`), then drop the old one (a STREAM_KEY_REMOVED warning)")),
     name(Kind::AuthLooser, "AUTH_LOOSER", "6.2 authorization looser", e(Safe, "get a security review: more principals may subscribe")),
     name(Kind::AuthNotStricter, "AUTH_NOT_STRICTER", "6.2 authorization stricter", e(Break, "existing subscriptions are dropped at re-check: needs security and product approval")),
     name(Kind::AuthChanged, "AUTH_CHANGED", "6.2 authorization", e(Warn, "the checker cannot tell stricter from looser: review who gains or loses access")),
@@ -326,7 +328,7 @@ impl Kind {
     pub fn name_direction(self) -> Direction {
         match self {
             Kind::ActionErrorAdded | Kind::ActionErrorRemoved => Direction::ServerToClient,
-            Kind::StreamKeyParamChanged | Kind::UndeclaredParamsIgnored | Kind::UndeclaredParamsRefused => Direction::ClientToServer,
+            Kind::UndeclaredParamsIgnored | Kind::UndeclaredParamsRefused => Direction::ClientToServer,
             _ => Direction::Identifier,
         }
     }
@@ -337,17 +339,6 @@ impl Kind {
             Some(s) if self.is_schema() => format!("{}_{}", s.prefix(), self.rule().id),
             _ => self.rule().id.to_owned(),
         }
-    }
-
-    /// True when the change can alter which values are accepted (not only names or types).
-    pub fn affects_values(self) -> bool {
-        self.is_schema() && !matches!(self, Kind::Deprecated | Kind::DefaultChanged | Kind::TypeRenamed | Kind::OpaqueChanged | Kind::ExtensibilityChanged)
-    }
-
-    /// True when the change can alter the stream keys a param value renders (§6.1 #41).
-    /// Accepting integers does not: an integer is read as the text the string accepted.
-    pub fn changes_key_space(self) -> bool {
-        self.affects_values() && self != Kind::IntegerAccepted
     }
 }
 
