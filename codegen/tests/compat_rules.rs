@@ -97,7 +97,7 @@ fn schema_cases() -> Vec<SchemaCase> {
         ("6.1#19 additionalProperties true -> false", open_a.clone(), closed_a.clone(), vec![AdditionalPropertiesClosed], "BREAK", "SAFE"),
         ("6.1#19 missing additionalProperties -> false", json!({ "type": "object", "properties": { "a": s() } }), closed_a.clone(), vec![AdditionalPropertiesClosed], "BREAK", "SAFE"),
         ("6.1#20 format added", s(), json!({ "type": "string", "format": "uuid" }), vec![FormatAdded], "BREAK", "SAFE+SRC"),
-        ("6.1#21 format removed", json!({ "type": "string", "format": "date-time" }), s(), vec![FormatRemoved], "SAFE+SRC", "WARN+SRC"),
+        ("6.1#21 format removed", json!({ "type": "string", "format": "date-time" }), s(), vec![FormatRemoved], "SAFE+SRC", "BREAK+SRC"),
         ("6.1#22 format changed", json!({ "type": "string", "format": "uuid" }), json!({ "type": "string", "format": "email" }), vec![FormatChanged], "BREAK", "BREAK"),
         ("6.1#23 pattern added", s(), json!({ "type": "string", "pattern": "^[a-z]+$" }), vec![PatternAdded], "BREAK", "SAFE"),
         ("6.1#24 pattern removed", json!({ "type": "string", "pattern": "^[a-z]+$" }), s(), vec![PatternRemoved], "SAFE", "BREAK"),
@@ -146,7 +146,7 @@ fn schema_cases() -> Vec<SchemaCase> {
         ("6.1#35 oneOf variant removed", union(&["a", "b", "c"], false), union(&["a", "b"], false), vec![OneOfVariantRemoved], "BREAK", "SAFE+SRC"),
         ("6.1#35 oneOf variant removed, no discriminator", json!({ "oneOf": [s(), { "type": "integer" }, { "type": "boolean" }] }), json!({ "oneOf": [s(), { "type": "integer" }] }), vec![OneOfOverlappingVariantRemoved], "BREAK", "WARN+SRC"),
         ("6.1#36 allOf member added", json!({ "allOf": [{ "required": ["a"] }] }), json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), vec![AllOfMemberAdded], "BREAK", "SAFE"),
-        ("6.1#36 allOf member removed", json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), json!({ "allOf": [{ "required": ["a"] }] }), vec![AllOfMemberRemoved], "WARN", "WARN"),
+        ("6.1#36 allOf member removed", json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), json!({ "allOf": [{ "required": ["a"] }] }), vec![AllOfMemberRemoved], "WARN", "BREAK"),
         ("6.1#37 default added", json!({ "type": "boolean" }), json!({ "type": "boolean", "default": false }), vec![DefaultChanged], "WARN", "SAFE"),
         ("6.1#37 default changed", json!({ "type": "boolean", "default": true }), json!({ "type": "boolean", "default": false }), vec![DefaultChanged], "WARN", "SAFE"),
         ("6.1#38 deprecated", s(), json!({ "type": "string", "deprecated": true }), vec![Deprecated], "SAFE", "SAFE"),
@@ -201,6 +201,39 @@ fn every_schema_rule_has_a_case() {
     for kind in Kind::ALL.iter().filter(|k| k.is_schema()) {
         assert!(cases.iter().any(|c| c.3.contains(kind)), "no case for {kind:?}");
     }
+}
+
+/// Every schema keyword's change is classified by one principle in both directions: a
+/// change that loses values its reader relied on is a BREAK there, one that loses none is
+/// SAFE, an undecided one a WARN; the few reviewed exceptions are WARNs with a reason. So a
+/// loosened `maxLength` and a widened `pattern` on an event payload are both BREAKs.
+#[test]
+fn every_schema_keyword_follows_one_principle_in_both_directions() {
+    use codegen::compat::rules::{principled, REVIEWED_EXCEPTIONS};
+    let mut failures = Vec::new();
+    for kind in Kind::ALL.iter().filter(|k| k.is_schema()) {
+        for direction in [Direction::ClientToServer, Direction::ServerToClient] {
+            let effect = kind.effect(direction).unwrap_or_else(|| panic!("{kind:?} has no effect"));
+            let expected = principled(effect, direction);
+            let actual = kind.verdict(direction);
+            match REVIEWED_EXCEPTIONS.iter().find(|(k, d, _)| k == kind && *d == direction) {
+                Some((_, _, why)) => {
+                    if actual != Verdict::Warn || expected == Verdict::Warn || why.is_empty() {
+                        failures.push(format!("{kind:?} {direction:?}: a reviewed exception must be a WARN where the principle says otherwise ({expected:?}), with a reason; it is {actual:?}"));
+                    }
+                }
+                None if actual != expected => failures.push(format!("{kind:?} {direction:?}: {effect:?} means {expected:?}, the table says {actual:?}")),
+                None => {}
+            }
+        }
+    }
+    for kind in Kind::ALL.iter().filter(|k| !k.is_schema()) {
+        assert_eq!(kind.effect(Direction::ClientToServer), None, "{kind:?} is name-level");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The example of the issue, spelled out.
+    assert_eq!((Kind::MaxIncreased.verdict(Direction::ServerToClient), Kind::PatternWidened.verdict(Direction::ServerToClient)), (Verdict::Break, Verdict::Break));
+    assert_eq!((Kind::MaxIncreased.verdict(Direction::ClientToServer), Kind::PatternWidened.verdict(Direction::ClientToServer)), (Verdict::Safe, Verdict::Safe));
 }
 
 /// Spellings of one meaning normalize to no change at all.
