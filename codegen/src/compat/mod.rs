@@ -6,7 +6,10 @@
 //! - [`baseline`]: reads a baseline from a lock file, a schema directory or a git revision;
 //! - [`normalize`] and [`schema_diff`]: the JSON Schema walk (§6.1 of the research notes);
 //! - [`names`]: channels, events, actions, params, reserved names, streams, rules (§6.2);
-//! - [`rules`]: the rule table: IDs, verdicts per direction, fix hints;
+//! - [`pattern`]: whether one `pattern` accepts every string another does (DFA inclusion);
+//! - [`streams`]: stream keys and conditions, as a deployed client's subscriptions see them;
+//! - [`rule_logic`]: what one authorization rule or stream condition implies about another;
+//! - [`rules`]: the rule table: IDs, verdicts per direction, fix hints, and the one principle;
 //! - [`ignore`]: approved findings with reasons and expiry dates;
 //! - [`report`]: text and JSON output, and the exit decision.
 //!
@@ -21,6 +24,7 @@ pub mod names;
 pub mod normalize;
 pub mod pattern;
 pub mod report;
+pub mod rule_logic;
 pub mod rules;
 pub mod schema_diff;
 pub mod streams;

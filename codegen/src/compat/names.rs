@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::lock::{ChannelSnapshot, Snapshot};
 use super::rules::Kind;
 use super::Finding;
-use crate::format::{Rule, UndeclaredParams};
+use super::rule_logic::implies;
+use crate::format::UndeclaredParams;
 use crate::ir::rule::Ref;
 use crate::diag::escape_token;
 
@@ -146,24 +147,6 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
             (false, false) => (Kind::AuthChanged, "the authorization rule changed"),
         };
         out.push(Finding::name(kind, file, "/authorize", message));
-    }
-}
-
-/// True when `a` holding guarantees `b` holds, as far as the rules' structure shows.
-/// `false` means "not proven", not "does not imply".
-pub fn implies(a: &Rule, b: &Rule) -> bool {
-    if a == b {
-        return true;
-    }
-    match (a, b) {
-        (_, Rule::All(bs)) if bs.iter().all(|x| implies(a, x)) => true,
-        (Rule::Any(az), _) if !az.is_empty() && az.iter().all(|x| implies(x, b)) => true,
-        (_, Rule::Any(bs)) if bs.iter().any(|x| implies(a, x)) => true,
-        (Rule::All(az), _) if az.iter().any(|x| implies(x, b)) => true,
-        (Rule::ParamIs(am), Rule::ParamIs(bm)) => bm.iter().all(|(k, v)| am.get(k) == Some(v)),
-        (_, Rule::Authenticated(true)) => true,
-        (Rule::Not(x), Rule::Not(y)) => implies(y, x),
-        _ => false,
     }
 }
 

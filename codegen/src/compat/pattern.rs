@@ -105,6 +105,11 @@ fn accepting(dfa: &dense::DFA<Vec<u32>>, s: StateID) -> bool {
     dfa.is_match_state(dfa.next_eoi_state(s))
 }
 
+/// A state of the product walk: one state of each DFA.
+type Pair = (StateID, StateID);
+/// Each visited pair with the pair and byte it was first reached from.
+type Parents = HashMap<Pair, Option<(Pair, u8)>>;
+
 /// Breadth-first over reachable state pairs: the shortest string only `b` accepts and the
 /// shortest only `a` accepts.
 fn walk(a: &dense::DFA<Vec<u32>>, b: &dense::DFA<Vec<u32>>) -> Result<(Option<String>, Option<String>), String> {
@@ -112,11 +117,10 @@ fn walk(a: &dense::DFA<Vec<u32>>, b: &dense::DFA<Vec<u32>>) -> Result<(Option<St
     let mut seen_class = HashMap::new();
     let bytes: Vec<u8> = (0..=255u8).filter(|&x| seen_class.insert((a.byte_classes().get(x), b.byte_classes().get(x)), ()).is_none()).collect();
     let start = (start_of(a)?, start_of(b)?);
-    // Each visited pair with the pair and byte it was first reached from.
-    let mut parent: HashMap<(StateID, StateID), Option<((StateID, StateID), u8)>> = HashMap::from([(start, None)]);
+    let mut parent: Parents = HashMap::from([(start, None)]);
     let mut queue = VecDeque::from([start]);
     let (mut only_b, mut only_a) = (None, None);
-    let path = |mut at: (StateID, StateID), parent: &HashMap<(StateID, StateID), Option<((StateID, StateID), u8)>>| {
+    let path = |mut at: Pair, parent: &Parents| {
         let mut out = Vec::new();
         while let Some(Some((from, byte))) = parent.get(&at) {
             out.push(*byte);

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::lock::{ChannelSnapshot, StreamSnapshot};
+use super::rule_logic::implies;
 use super::rules::Kind;
 use super::Finding;
 use crate::format::Rule;
@@ -121,7 +122,7 @@ pub fn reduce(rule: Option<&Rule>, facts: &Facts) -> Cond {
 fn same(a: &Cond, b: &Cond) -> bool {
     match (a, b) {
         (Cond::Known(x), Cond::Known(y)) => x == y,
-        (Cond::Depends(x), Cond::Depends(y)) => super::names::implies(x, y) && super::names::implies(y, x),
+        (Cond::Depends(x), Cond::Depends(y)) => implies(x, y) && implies(y, x),
         _ => false,
     }
 }
