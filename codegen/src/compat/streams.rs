@@ -2,9 +2,9 @@
 //! after the change, and what that client observes.
 //!
 //! A deployed client subscribes with params the baseline accepted, so a `when` is judged
-//! under what the baseline guarantees: a param it requires is present, a param it does not
-//! declare is absent (undeclared keys are refused, or dropped before anything reads them),
-//! and a param whose baseline schema admits one value has that value. A condition change
+//! under what the baseline guarantees: a param it requires is present, a param whose baseline schema admits one value has that value. A param the baseline
+//! does not declare is absent only where the baseline refused undeclared keys: where it
+//! ignored them, a deployed client may have sent one all along, and the new schema reads it. A condition change
 //! that holds alike under those facts changes no deployed subscription, and a stream whose
 //! condition no baseline subscription meets is only for new clients.
 //!
@@ -20,19 +20,22 @@ use super::lock::{ChannelSnapshot, StreamSnapshot};
 use super::rule_logic::implies;
 use super::rules::Kind;
 use super::Finding;
-use crate::format::Rule;
+use crate::format::{Rule, UndeclaredParams};
 
 /// What the baseline's params schema guarantees about every subscription it accepted.
 #[derive(Debug, Default)]
 pub struct Facts {
     required: BTreeSet<String>,
     declared: BTreeSet<String>,
+    /// Undeclared keys were refused: a param the baseline does not declare is absent.
+    closed: bool,
     single: BTreeMap<String, String>,
 }
 
 impl Facts {
-    /// The facts of a (dereferenced) params schema.
-    pub fn of(params: &Value) -> Facts {
+    /// The facts of a baseline channel's (dereferenced) params schema.
+    pub fn of(channel: &ChannelSnapshot) -> Facts {
+        let params = &channel.params;
         let names = |k: &str| -> BTreeSet<String> { params.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect() };
         let props = params.get("properties").and_then(Value::as_object);
         let declared = props.map(|p| p.keys().cloned().collect()).unwrap_or_default();
@@ -44,14 +47,14 @@ impl Facts {
                 one.and_then(Value::as_str).map(|v| (k.clone(), v.to_owned()))
             })
             .collect();
-        Facts { required: names("required"), declared, single }
+        Facts { required: names("required"), declared, closed: channel.undeclared_params == UndeclaredParams::Refuse, single }
     }
 
     fn present(&self, reference: &str) -> Option<bool> {
         let p = reference.strip_prefix("params.")?;
         if self.required.contains(p) {
             Some(true)
-        } else if !self.declared.contains(p) {
+        } else if self.closed && !self.declared.contains(p) {
             Some(false)
         } else {
             None
@@ -78,7 +81,7 @@ pub fn reduce(rule: Option<&Rule>, facts: &Facts) -> Cond {
         Rule::ParamIs(map) => {
             let mut all_known = true;
             for (k, v) in map {
-                if !facts.declared.contains(k) {
+                if facts.closed && !facts.declared.contains(k) {
                     return Cond::Known(false);
                 }
                 match facts.single.get(k) {
@@ -179,7 +182,7 @@ impl Rename {
 /// Streams of the baseline gone and new ones added with the same placeholders and a
 /// condition that holds alike for baseline subscriptions: each pair is one rename.
 pub fn renames(o: &ChannelSnapshot, n: &ChannelSnapshot) -> Vec<Rename> {
-    let facts = Facts::of(&o.params);
+    let facts = Facts::of(o);
     let removed: Vec<&StreamSnapshot> = o.streams.iter().filter(|s| !n.streams.iter().any(|ns| ns.key == s.key)).collect();
     let mut added: Vec<&StreamSnapshot> = n.streams.iter().filter(|s| !o.streams.iter().any(|os| os.key == s.key)).collect();
     let mut out = Vec::new();
@@ -210,7 +213,7 @@ pub fn part_of_rename(renames: &[Rename], t: &str, removed: bool, old: &[String]
 /// The stream-key findings of a channel present on both sides.
 pub fn findings(o: &ChannelSnapshot, n: &ChannelSnapshot, renames: &[Rename], out: &mut Vec<Finding>) {
     let file = n.file.as_str();
-    let facts = Facts::of(&o.params);
+    let facts = Facts::of(o);
     let show = |c: &Cond| match c {
         Cond::Known(true) => "always".to_owned(),
         Cond::Known(false) => "never".to_owned(),
@@ -266,5 +269,33 @@ pub fn findings(o: &ChannelSnapshot, n: &ChannelSnapshot, renames: &[Rename], ou
         if !n.streams.iter().any(|ns| ns.key == s.key) && !renamed_old(&s.key) {
             out.push(Finding::name(Kind::StreamKeyRemoved, file, "/streams", format!("subscriptions no longer listen to `{}`", s.key)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(closed: bool) -> Facts {
+        Facts { required: ["id".into()].into(), declared: ["id".into(), "kind".into(), "opt".into()].into(), closed, single: [("kind".into(), "run".into())].into() }
+    }
+
+    #[test]
+    fn conditions_reduce_under_what_the_baseline_guarantees() {
+        let f = facts(true);
+        assert_eq!(reduce(Some(&Rule::Present("params.id".into())), &f), Cond::Known(true));
+        assert_eq!(reduce(Some(&Rule::Absent("params.id".into())), &f), Cond::Known(false));
+        assert_eq!(reduce(Some(&Rule::Absent("params.new".into())), &f), Cond::Known(true), "undeclared keys were refused");
+        assert_eq!(reduce(Some(&Rule::Absent("params.new".into())), &facts(false)), Cond::Depends(Rule::Absent("params.new".into())), "an ignored key may have been sent");
+        assert_eq!(reduce(Some(&Rule::Present("params.opt".into())), &f), Cond::Depends(Rule::Present("params.opt".into())));
+        // `kind` admits one value but is optional: it may be absent.
+        let kind_is = |v: &str| Rule::ParamIs([("kind".to_owned(), v.to_owned())].into());
+        assert_eq!(reduce(Some(&kind_is("other")), &f), Cond::Known(false));
+        assert_eq!(reduce(Some(&kind_is("run")), &f), Cond::Depends(kind_is("run")));
+        let both = Rule::All(vec![Rule::Present("params.id".into()), Rule::Present("params.opt".into())]);
+        assert_eq!(reduce(Some(&both), &f), Cond::Depends(Rule::Present("params.opt".into())));
+        assert_eq!(reduce(Some(&Rule::Any(vec![Rule::Present("params.id".into()), Rule::Present("params.opt".into())])), &f), Cond::Known(true));
+        assert_eq!(reduce(Some(&Rule::Not(Box::new(Rule::Present("params.id".into())))), &f), Cond::Known(false));
+        assert_eq!(reduce(None, &f), Cond::Known(true));
     }
 }
