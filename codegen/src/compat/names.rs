@@ -1,5 +1,6 @@
-//! Name-level changes (§6.2): channels, events, actions, params, reserved names, stream
-//! keys, `publish_to` levels, error codes and the authorization rule.
+//! Name-level changes (§6.2): channels, events, actions, params, reserved names,
+//! `publish_to` levels, error codes and the authorization rule; stream keys are in
+//! [`super::streams`] (a `publish_to` change that follows a renamed stream is its finding).
 //!
 //! A removed event, action or param must be listed under the channel's `reserved` names
 //! (else a `*_NO_DELETE_UNLESS_RESERVED` finding), a reserved name may not be dropped from
