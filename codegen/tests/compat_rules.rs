@@ -97,11 +97,21 @@ fn schema_cases() -> Vec<SchemaCase> {
         ("6.1#19 additionalProperties true -> false", open_a.clone(), closed_a.clone(), vec![AdditionalPropertiesClosed], "BREAK", "SAFE"),
         ("6.1#19 missing additionalProperties -> false", json!({ "type": "object", "properties": { "a": s() } }), closed_a.clone(), vec![AdditionalPropertiesClosed], "BREAK", "SAFE"),
         ("6.1#20 format added", s(), json!({ "type": "string", "format": "uuid" }), vec![FormatAdded], "BREAK", "SAFE+SRC"),
-        ("6.1#21 format removed", json!({ "type": "string", "format": "date-time" }), s(), vec![FormatRemoved], "SAFE+SRC", "WARN+SRC"),
+        ("6.1#21 format removed", json!({ "type": "string", "format": "date-time" }), s(), vec![FormatRemoved], "SAFE+SRC", "BREAK+SRC"),
         ("6.1#22 format changed", json!({ "type": "string", "format": "uuid" }), json!({ "type": "string", "format": "email" }), vec![FormatChanged], "BREAK", "BREAK"),
         ("6.1#23 pattern added", s(), json!({ "type": "string", "pattern": "^[a-z]+$" }), vec![PatternAdded], "BREAK", "SAFE"),
-        ("6.1#24 pattern removed", json!({ "type": "string", "pattern": "^[a-z]+$" }), s(), vec![PatternRemoved], "SAFE", "WARN"),
-        ("6.1#25 pattern changed", json!({ "type": "string", "pattern": "^[a-z]+$" }), json!({ "type": "string", "pattern": "^[a-z0-9]+$" }), vec![PatternChanged], "WARN", "WARN"),
+        ("6.1#24 pattern removed", json!({ "type": "string", "pattern": "^[a-z]+$" }), s(), vec![PatternRemoved], "SAFE", "BREAK"),
+        ("6.1#23 a pattern that accepts every string added", s(), json!({ "type": "string", "pattern": "^[\\s\\S]*$" }), vec![PatternRespelled], "SAFE", "SAFE"),
+        ("6.1#25 pattern widened", json!({ "type": "string", "pattern": "^[a-z]+$" }), json!({ "type": "string", "pattern": "^[a-z0-9]+$" }), vec![PatternWidened], "SAFE", "BREAK"),
+        ("6.1#25 pattern widened (longer)", json!({ "type": "string", "pattern": "^[a-z]{1,8}$" }), json!({ "type": "string", "pattern": "^[a-z]{1,16}$" }), vec![PatternWidened], "SAFE", "BREAK"),
+        ("6.1#25 pattern widened (anchor dropped)", json!({ "type": "string", "pattern": "^run-[0-9]+$" }), json!({ "type": "string", "pattern": "^run-[0-9]+" }), vec![PatternWidened], "SAFE", "BREAK"),
+        ("6.1#25 pattern narrowed", json!({ "type": "string", "pattern": "^[a-z0-9]+$" }), json!({ "type": "string", "pattern": "^[a-z]+$" }), vec![PatternNarrowed], "BREAK", "SAFE"),
+        ("6.1#25 pattern narrowed (anchor added)", json!({ "type": "string", "pattern": "[0-9]" }), json!({ "type": "string", "pattern": "^[0-9]" }), vec![PatternNarrowed], "BREAK", "SAFE"),
+        ("6.1#25 pattern narrowed (`.` stops at a newline)", json!({ "type": "string", "pattern": "x" }), json!({ "type": "string", "pattern": "^.*x.*$" }), vec![PatternNarrowed], "BREAK", "SAFE"),
+        ("6.1#25 pattern respelled", json!({ "type": "string", "pattern": "^[0-9]+$" }), json!({ "type": "string", "pattern": "^\\d+$" }), vec![PatternRespelled], "SAFE", "SAFE"),
+        ("6.1#25 pattern respelled (unanchored search)", json!({ "type": "string", "pattern": "ab" }), json!({ "type": "string", "pattern": "^[\\s\\S]*ab" }), vec![PatternRespelled], "SAFE", "SAFE"),
+        ("6.1#25 pattern changed both ways", json!({ "type": "string", "pattern": "^[a-m]+$" }), json!({ "type": "string", "pattern": "^[h-z]+$" }), vec![PatternChanged], "BREAK", "BREAK"),
+        ("6.1#25 pattern outside the decidable subset", json!({ "type": "string", "pattern": "\\bid" }), json!({ "type": "string", "pattern": "\\bid\\b" }), vec![PatternUndecided], "WARN", "WARN"),
         ("6.1#26 minLength up", json!({ "type": "string", "minLength": 1 }), json!({ "type": "string", "minLength": 2 }), vec![MinIncreased], "BREAK", "SAFE"),
         ("6.1#26 minimum up", json!({ "type": "number", "minimum": 0 }), json!({ "type": "number", "minimum": 1 }), vec![MinIncreased], "BREAK", "SAFE"),
         ("6.1#26 minimum -> exclusiveMinimum", json!({ "type": "number", "minimum": 0 }), json!({ "type": "number", "exclusiveMinimum": 0 }), vec![MinIncreased], "BREAK", "SAFE"),
@@ -136,7 +146,7 @@ fn schema_cases() -> Vec<SchemaCase> {
         ("6.1#35 oneOf variant removed", union(&["a", "b", "c"], false), union(&["a", "b"], false), vec![OneOfVariantRemoved], "BREAK", "SAFE+SRC"),
         ("6.1#35 oneOf variant removed, no discriminator", json!({ "oneOf": [s(), { "type": "integer" }, { "type": "boolean" }] }), json!({ "oneOf": [s(), { "type": "integer" }] }), vec![OneOfOverlappingVariantRemoved], "BREAK", "WARN+SRC"),
         ("6.1#36 allOf member added", json!({ "allOf": [{ "required": ["a"] }] }), json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), vec![AllOfMemberAdded], "BREAK", "SAFE"),
-        ("6.1#36 allOf member removed", json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), json!({ "allOf": [{ "required": ["a"] }] }), vec![AllOfMemberRemoved], "WARN", "WARN"),
+        ("6.1#36 allOf member removed", json!({ "allOf": [{ "required": ["a"] }, { "required": ["b"] }] }), json!({ "allOf": [{ "required": ["a"] }] }), vec![AllOfMemberRemoved], "WARN", "BREAK"),
         ("6.1#37 default added", json!({ "type": "boolean" }), json!({ "type": "boolean", "default": false }), vec![DefaultChanged], "WARN", "SAFE"),
         ("6.1#37 default changed", json!({ "type": "boolean", "default": true }), json!({ "type": "boolean", "default": false }), vec![DefaultChanged], "WARN", "SAFE"),
         ("6.1#38 deprecated", s(), json!({ "type": "string", "deprecated": true }), vec![Deprecated], "SAFE", "SAFE"),
@@ -193,6 +203,38 @@ fn every_schema_rule_has_a_case() {
     }
 }
 
+/// Every schema keyword's change is classified by one principle in both directions: a
+/// change that loses values its reader relied on is a BREAK there, one that loses none is
+/// SAFE, an undecided one a WARN; the few reviewed exceptions are WARNs with a reason. So a
+/// loosened `maxLength` and a widened `pattern` on an event payload are both BREAKs.
+#[test]
+fn every_schema_keyword_follows_one_principle_in_both_directions() {
+    use codegen::compat::rules::{principled, REVIEWED_EXCEPTIONS};
+    let mut failures = Vec::new();
+    for kind in Kind::ALL.iter().filter(|k| k.is_schema()) {
+        for direction in [Direction::ClientToServer, Direction::ServerToClient] {
+            let effect = kind.effect(direction).unwrap_or_else(|| panic!("{kind:?} has no effect"));
+            let expected = principled(effect, direction);
+            let actual = kind.verdict(direction);
+            match REVIEWED_EXCEPTIONS.iter().find(|(k, d, _)| k == kind && *d == direction) {
+                Some((_, _, why)) if actual != Verdict::Warn || expected == Verdict::Warn || why.is_empty() => {
+                    failures.push(format!("{kind:?} {direction:?}: a reviewed exception must be a WARN where the principle says otherwise ({expected:?}), with a reason; it is {actual:?}"));
+                }
+                Some(_) => {}
+                None if actual != expected => failures.push(format!("{kind:?} {direction:?}: {effect:?} means {expected:?}, the table says {actual:?}")),
+                None => {}
+            }
+        }
+    }
+    for kind in Kind::ALL.iter().filter(|k| !k.is_schema()) {
+        assert_eq!(kind.effect(Direction::ClientToServer), None, "{kind:?} is name-level");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The example of the issue, spelled out.
+    assert_eq!((Kind::MaxIncreased.verdict(Direction::ServerToClient), Kind::PatternWidened.verdict(Direction::ServerToClient)), (Verdict::Break, Verdict::Break));
+    assert_eq!((Kind::MaxIncreased.verdict(Direction::ClientToServer), Kind::PatternWidened.verdict(Direction::ClientToServer)), (Verdict::Safe, Verdict::Safe));
+}
+
 /// Spellings of one meaning normalize to no change at all.
 #[test]
 fn normalization_equivalences() {
@@ -246,6 +288,13 @@ fn edit(mut texts: BTreeMap<String, String>, edits: &[(&str, &str, &str)]) -> BT
 }
 
 const BOARD: &str = "channels/board.yaml";
+const BOARD_ID: &str = "    board_id: { $ref: \"../models/common.json#/$defs/Id\" }";
+/// The base with `board_id` required, so its stream needs no `present` guard.
+const BOARD_ID_REQUIRED: &[(&str, &str, &str)] = &[
+    (BOARD, "required: [account_id, scope]", "required: [account_id, scope, board_id]"),
+    (BOARD, "    when: { all: [{ param_is: { scope: board } }, { present: params.board_id }] }", "    when: { param_is: { scope: board } }"),
+    (BOARD, "    - any:\n        - absent: params.board_id\n        - owns: { resource: board, id: params.board_id }\n", "    - owns: { resource: board, id: params.board_id }\n"),
+];
 const CARD_MOVED_LEVELS: &str = "      - \"board:{payload.board_id}\"\n      - \"board_account:{payload.account_id}\"\n    resource: { type: card, id: payload.id }\n  cursor.moved";
 const CARD_MOVED_ONE_LEVEL: &str = "      - \"board_account:{payload.account_id}\"\n    resource: { type: card, id: payload.id }\n  cursor.moved";
 
@@ -295,13 +344,32 @@ fn name_level_rows() {
         ("remove param, not reserved", vec![(BOARD, extra_param, with_view)], vec![], vec![("PARAM_NO_DELETE_UNLESS_RESERVED", Break), ("PARAM_PROPERTY_REMOVED", Break)]),
         ("remove param, reserved", vec![(BOARD, extra_param, with_view)], vec![(BOARD, "params: [team_id]", "params: [team_id, view]")], vec![("PARAM_PROPERTY_REMOVED", Break)]),
         ("param enum value added", vec![], vec![(BOARD, "enum: [board, account]", "enum: [board, account, team]")], vec![("PARAM_ENUM_VALUE_ADDED", Safe)]),
-        ("stream-key param changes constraint", vec![], vec![(BOARD, "    board_id: { $ref: \"../models/common.json#/$defs/Id\" }", "    board_id: { type: string, format: uuid }")], vec![("PARAM_FORMAT_ADDED", Break), ("PARAM_PATTERN_REMOVED", Safe), ("PARAM_TYPE_RENAMED", Safe), ("STREAM_KEY_PARAM_CHANGED", Break)]),
+        // A key param's value renders the stream name: what it accepts decides which
+        // subscriptions are accepted (the param's own verdict), never where one listens.
+        ("stream-key param changes constraint", vec![], vec![(BOARD, BOARD_ID, "    board_id: { type: string, format: uuid }")], vec![("PARAM_FORMAT_ADDED", Break), ("PARAM_PATTERN_REMOVED", Safe), ("PARAM_TYPE_RENAMED", Safe)]),
+        ("stream-key param pattern widened: every key stays", vec![], vec![(BOARD, BOARD_ID, "    board_id: { type: string, pattern: \"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$\" }")], vec![("PARAM_PATTERN_WIDENED", Safe), ("PARAM_TYPE_RENAMED", Safe)]),
+        ("stream-key param pattern narrowed", vec![], vec![(BOARD, BOARD_ID, "    board_id: { type: string, pattern: \"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$\" }")], vec![("PARAM_PATTERN_NARROWED", Break), ("PARAM_TYPE_RENAMED", Safe)]),
+        ("stream-key param pattern respelled", vec![], vec![(BOARD, BOARD_ID, "    board_id: { type: string, pattern: \"^[0-9A-Za-z][A-Za-z0-9_-]{0,63}$\" }")], vec![("PARAM_PATTERN_RESPELLED", Safe), ("PARAM_TYPE_RENAMED", Safe)]),
+        ("stream-key param made optional, its stream guarded by `present`", BOARD_ID_REQUIRED.to_vec(), vec![], vec![("AUTH_LOOSER", Safe), ("PARAM_BECAME_OPTIONAL", Safe), ("STREAM_WHEN_HOLDS_AS_BEFORE", Safe)]),
+        (
+            "a stream only subscriptions without the once-required param reach",
+            BOARD_ID_REQUIRED.to_vec(),
+            vec![(BOARD, "    when: { param_is: { scope: account } }\n", "    when: { param_is: { scope: account } }\n  - key: \"board_all:{params.account_id}\"\n    when: { all: [{ param_is: { scope: board } }, { absent: params.board_id }] }\n"), (BOARD, CARD_MOVED_LEVELS, "      - \"board:{payload.board_id}\"\n      - \"board_account:{payload.account_id}\"\n      - \"board_all:{payload.account_id}\"\n    resource: { type: card, id: payload.id }\n  cursor.moved")],
+            vec![("AUTH_LOOSER", Safe), ("PARAM_BECAME_OPTIONAL", Safe), ("PUBLISH_TO_ADDED", Safe), ("STREAM_KEY_ADDED_FOR_NEW_PARAMS", Safe), ("STREAM_WHEN_HOLDS_AS_BEFORE", Safe)],
+        ),
         ("stream-key param accepts integers: the key space stays", vec![], vec![(BOARD, "    board_id: { $ref: \"../models/common.json#/$defs/Id\" }", "    board_id: { type: string, pattern: \"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$\", x-accept-integer: true }")], vec![("PARAM_INTEGER_ACCEPTED", Safe), ("PARAM_TYPE_RENAMED", Safe)]),
         ("undeclared params ignored instead of refused", vec![(BOARD, "authorize:\n", "undeclared_params: refuse\nauthorize:\n")], vec![], vec![("UNDECLARED_PARAMS_IGNORED", Safe)]),
         ("undeclared params refused instead of ignored", vec![], vec![(BOARD, "authorize:\n", "undeclared_params: refuse\nauthorize:\n")], vec![("UNDECLARED_PARAMS_REFUSED", Break)]),
         ("reserved name dropped", vec![], vec![(BOARD, "events: [card.deleted]", "events: []")], vec![("RESERVED_NO_DELETE", Break)]),
         ("reserved name reused", vec![], vec![(BOARD, "actions: [delete_card]", "actions: []"), (BOARD, "  move_cursor:\n", "  delete_card:\n    description: Deletes.\n    request: { type: object, additionalProperties: false, properties: {} }\n    forward: {}\n  move_cursor:\n")], vec![("ACTION_ADDED", Safe), ("RESERVED_NO_DELETE", Break), ("RESERVED_NO_REUSE", Break)]),
-        ("stream key renamed", vec![], vec![(BOARD, "\"board:{", "\"boards:{")], vec![("PUBLISH_TO_ADDED", Safe), ("PUBLISH_TO_ADDED", Safe), ("PUBLISH_TO_ADDED", Safe), ("PUBLISH_TO_NO_DELETE", Break), ("PUBLISH_TO_NO_DELETE", Break), ("PUBLISH_TO_NO_DELETE", Break), ("STREAM_KEY_ADDED", Warn), ("STREAM_KEY_REMOVED", Warn)]),
+        ("stream key renamed: one finding", vec![], vec![(BOARD, "\"board:{", "\"boards:{")], vec![("STREAM_RENAMED", Break)]),
+        (
+            "stream key renamed, and one event no longer published there",
+            vec![],
+            vec![(BOARD, "\"board:{", "\"boards:{"), (BOARD, "      - \"boards:{payload.board_id}\"\n      - \"board_account:{payload.account_id}\"\n    resource: { type: card, id: payload.id }\n  cursor.moved", CARD_MOVED_ONE_LEVEL)],
+            vec![("PUBLISH_TO_NO_DELETE", Break), ("STREAM_RENAMED", Break)],
+        ),
+        ("a second stream key next to the old one", vec![], vec![(BOARD, "    when: { param_is: { scope: account } }\n", "    when: { param_is: { scope: account } }\n  - key: \"boards:{params.board_id}\"\n    when: { all: [{ param_is: { scope: board } }, { present: params.board_id }] }\n"), (BOARD, "      - \"board:{payload.board_id}\"\n", "      - \"board:{payload.board_id}\"\n      - \"boards:{payload.board_id}\"\n")], vec![("PUBLISH_TO_ADDED", Safe), ("PUBLISH_TO_ADDED", Safe), ("PUBLISH_TO_ADDED", Safe), ("STREAM_KEY_ADDED", Warn)]),
         ("stream condition changed", vec![], vec![(BOARD, "    when: { param_is: { scope: account } }", "    when: { all: [{ param_is: { scope: account } }, { absent: params.board_id }] }")], vec![("STREAM_WHEN_CHANGED", Warn)]),
         ("authorization looser", vec![], vec![(BOARD, "    - principal: user\n", "")], vec![("AUTH_LOOSER", Safe)]),
         ("authorization stricter", vec![], vec![(BOARD, "    - principal: user\n", "    - principal: user\n    - permission: board.read\n")], vec![("AUTH_NOT_STRICTER", Break)]),
@@ -419,4 +487,25 @@ fn ignore_entries_expire() {
         assert!(Date::parse(bad).is_none(), "{bad} is not a day");
     }
     assert!(Date::parse("2030-01-31") < Date::parse("2030-02-01"));
+}
+
+/// Stream-key findings say what a deployed client observes.
+#[test]
+fn stream_findings_say_what_deployed_clients_see() {
+    let renamed = findings(&[], &[(BOARD, "\"board:{", "\"boards:{")]);
+    let [f] = renamed.as_slice() else { panic!("one finding: {renamed:?}") };
+    assert_eq!(f.path(), "channels/board.yaml#/streams/0/key");
+    for part in ["`board:{params.board_id}` was renamed to `boards:{params.board_id}`", "`card.created`, `card.moved`, `cursor.moved`", "history is per stream name", "not replayed", "rolling deploy"] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    assert!(f.hint.contains("both in `streams`"), "{}", f.hint);
+
+    let widened = findings(&[], &[(BOARD, BOARD_ID, "    board_id: { type: string, pattern: \"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$\" }")]);
+    let f = widened.iter().find(|f| f.rule == "PARAM_PATTERN_WIDENED").expect("widened");
+    assert!(f.message.contains(&format!("e.g. \"0{}\"", "-".repeat(64))), "the shortest value only the new pattern accepts: {}", f.message);
+    assert!(f.message.contains("part of the stream key `board:{params.board_id}`") && f.message.contains("no deployed subscription listens elsewhere"), "{}", f.message);
+
+    let optional = findings(BOARD_ID_REQUIRED, &[]);
+    let f = optional.iter().find(|f| f.rule == "STREAM_WHEN_HOLDS_AS_BEFORE").expect("holds as before");
+    assert!(f.message.contains("deployed clients listen to the same streams"), "{}", f.message);
 }

@@ -217,6 +217,58 @@ fn payload_enum_values_follow_x_extensible_enum() {
 }
 
 #[test]
+fn patterns_are_classified_by_direction() {
+    // A stream-key param accepts longer ids: every key stays, deployed clients listen where
+    // they did, and the gate passes.
+    let copy = Copy::new("pattern-key-widened");
+    copy.edit("models/common.json", "\"pattern\": \"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$\",\n      \"x-accept-integer\": true", "\"pattern\": \"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$\",\n      \"x-accept-integer\": true");
+    let (code, report) = copy.compat_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    let at = format!("{NOTIFICATION}/params/properties/account_id/pattern");
+    assert_eq!(rules_at(&report, &at), vec![pair("PARAM_PATTERN_WIDENED", "safe")]);
+    let f = findings_at(&report, &at)[0];
+    assert!(f["message"].as_str().unwrap().contains("part of the stream key `notifications:{params.account_id}`"), "{f}");
+    assert!(!has(&report, "STREAM_KEY_PARAM_CHANGED", "break"), "{report}");
+
+    // The same ids narrowed: subscriptions with a longer id are refused.
+    let copy = Copy::new("pattern-key-narrowed");
+    copy.edit("models/common.json", "\"pattern\": \"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$\",\n      \"x-accept-integer\": true", "\"pattern\": \"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$\",\n      \"x-accept-integer\": true");
+    let (code, report) = copy.compat_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(rules_at(&report, &at), vec![pair("PARAM_PATTERN_NARROWED", "break")]);
+
+    // An event payload field widened: old clients may get values they reject (as a loosened
+    // `maxLength` would be).
+    let copy = Copy::new("pattern-payload-widened");
+    copy.edit("models/notification.json", "\"notification_type\": { \"type\": \"string\", \"pattern\": \"^[a-z][a-z0-9_.]{0,63}$\"", "\"notification_type\": { \"type\": \"string\", \"pattern\": \"^[a-z][a-z0-9_.-]{0,63}$\"");
+    let (code, report) = copy.compat_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    let widened: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "PAYLOAD_PATTERN_WIDENED").collect();
+    assert!(!widened.is_empty() && widened.iter().all(|f| f["direction"] == "server_to_client" && f["pointer"].as_str().unwrap().ends_with("/notification_type/pattern")), "{report}");
+    assert!(widened[0]["message"].as_str().unwrap().contains("e.g. \"a-\""), "{}", widened[0]);
+
+    // The same pattern respelled: nothing to review.
+    let copy = Copy::new("pattern-respelled");
+    copy.edit("models/notification.json", "\"pattern\": \"^[a-z][a-z0-9_.]{0,63}$\"", "\"pattern\": \"^[a-z][0-9a-z._]{0,63}$\"");
+    let (code, report) = copy.compat_json(&[]);
+    assert_eq!(code, 0, "{report}");
+    assert!(has(&report, "PAYLOAD_PATTERN_RESPELLED", "safe") && !has(&report, "PAYLOAD_PATTERN_WIDENED", "break"), "{report}");
+}
+
+#[test]
+fn a_renamed_stream_template_is_one_finding() {
+    let copy = Copy::new("stream-renamed");
+    copy.edit("channels/notification.yaml", "\"notifications:{", "\"user_notifications:{");
+    let (code, report) = copy.compat_json(&[]);
+    assert_eq!(code, 1, "{report}");
+    let streams: Vec<&Value> = findings_at(&report, NOTIFICATION).into_iter().filter(|f| f["rule"].as_str().unwrap().starts_with("STREAM_") || f["rule"].as_str().unwrap().starts_with("PUBLISH_TO_")).collect();
+    let [f] = streams.as_slice() else { panic!("one stream finding, no `publish_to` ones: {streams:?}") };
+    assert_eq!(f["rule"], "STREAM_RENAMED");
+    assert_eq!(f["path"], format!("{NOTIFICATION}/streams/0/key"));
+    assert!(f["message"].as_str().unwrap().contains("was renamed to `user_notifications:{params.account_id}`"), "{f}");
+}
+
+#[test]
 fn fail_on_warn_fails_on_an_added_event() {
     let copy = Copy::new("fail-on");
     copy.edit("channels/notification.yaml", UNREAD, &format!("{UNREAD}{}", UNREAD.replace("unread_count_changed:", "unread_count_reset:")));

@@ -6,7 +6,10 @@
 //! - [`baseline`]: reads a baseline from a lock file, a schema directory or a git revision;
 //! - [`normalize`] and [`schema_diff`]: the JSON Schema walk (§6.1 of the research notes);
 //! - [`names`]: channels, events, actions, params, reserved names, streams, rules (§6.2);
-//! - [`rules`]: the rule table: IDs, verdicts per direction, fix hints;
+//! - [`pattern`]: whether one `pattern` accepts every string another does (DFA inclusion);
+//! - [`streams`]: stream keys and conditions, as a deployed client's subscriptions see them;
+//! - [`rule_logic`]: what one authorization rule or stream condition implies about another;
+//! - [`rules`]: the rule table: IDs, verdicts per direction, fix hints, and the one principle;
 //! - [`ignore`]: approved findings with reasons and expiry dates;
 //! - [`report`]: text and JSON output, and the exit decision.
 //!
@@ -19,9 +22,12 @@ pub mod ignore;
 pub mod lock;
 pub mod names;
 pub mod normalize;
+pub mod pattern;
 pub mod report;
+pub mod rule_logic;
 pub mod rules;
 pub mod schema_diff;
+pub mod streams;
 
 use std::path::PathBuf;
 
@@ -176,13 +182,15 @@ pub fn check(old: &Snapshot, new: &Snapshot) -> Vec<Finding> {
 fn channel(o: &lock::ChannelSnapshot, n: &lock::ChannelSnapshot, out: &mut Vec<Finding>) {
     use crate::diag::escape_token;
     let file = n.file.as_str();
-    let params = schema_findings(Scope::Param, &o.params, &n.params, file, "/params");
-    // §6.1 #41: a param that shapes a stream key may not change what it accepts.
-    for p in names::key_params(o, n) {
+    let mut params = schema_findings(Scope::Param, &o.params, &n.params, file, "/params");
+    // A key param's value renders the stream name whatever its schema says, so a change of
+    // what it accepts changes which subscriptions are accepted, never where one listens.
+    for (p, keys) in names::key_params(o, n) {
         let at = format!("/params/properties/{}", escape_token(&p));
-        let touched = params.iter().any(|f| f.kind.changes_key_space() && (f.pointer == at || f.pointer.starts_with(&format!("{at}/"))));
-        if touched {
-            out.push(Finding::name(Kind::StreamKeyParamChanged, file, at, format!("param `{p}` is part of a stream key and what it accepts changed")));
+        for f in params.iter_mut().filter(|f| f.pointer == at || f.pointer.starts_with(&format!("{at}/"))) {
+            f.message.push_str(&format!(
+                "; `{p}` is part of the stream key {keys}: a value accepted before and after renders the same stream name, so no deployed subscription listens elsewhere"
+            ));
         }
     }
     out.extend(params);

@@ -1,18 +1,20 @@
-//! Name-level changes (§6.2): channels, events, actions, params, reserved names, stream
-//! keys, `publish_to` levels, error codes and the authorization rule.
+//! Name-level changes (§6.2): channels, events, actions, params, reserved names,
+//! `publish_to` levels, error codes and the authorization rule; stream keys are in
+//! [`super::streams`] (a `publish_to` change that follows a renamed stream is its finding).
 //!
 //! A removed event, action or param must be listed under the channel's `reserved` names
 //! (else a `*_NO_DELETE_UNLESS_RESERVED` finding), a reserved name may not be dropped from
 //! that list, and a name reserved in the baseline may not be used again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::lock::{ChannelSnapshot, Snapshot};
 use super::rules::Kind;
 use super::Finding;
-use crate::format::{Rule, UndeclaredParams};
+use super::rule_logic::implies;
+use crate::format::UndeclaredParams;
 use crate::ir::rule::Ref;
 use crate::diag::escape_token;
 
@@ -42,7 +44,8 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
         out.push(Finding::name(Kind::StabilityLowered, file, "/stability", "a stable channel became experimental"));
     }
 
-    // Events.
+    // Events (a `publish_to` change that follows a stream rename is part of that finding).
+    let renames = super::streams::renames(o, n);
     for (name, ev) in &o.events {
         let ptr = format!("/events/{}", escape_token(name));
         match n.events.get(name) {
@@ -56,13 +59,14 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
                 if !ev.deprecated && nev.deprecated {
                     out.push(Finding::name(Kind::EventDeprecated, file, format!("{ptr}/deprecated"), format!("event `{name}` was deprecated")));
                 }
+                let renamed = |t: &str, removed: bool| super::streams::part_of_rename(&renames, t, removed, &ev.publish_to, &nev.publish_to);
                 for t in &nev.publish_to {
-                    if !ev.publish_to.contains(t) {
+                    if !ev.publish_to.contains(t) && !renamed(t, false) {
                         out.push(Finding::name(Kind::PublishToAdded, file, format!("{ptr}/publish_to"), format!("event `{name}` is also published to `{t}`")));
                     }
                 }
                 for t in &ev.publish_to {
-                    if !nev.publish_to.contains(t) {
+                    if !nev.publish_to.contains(t) && !renamed(t, true) {
                         out.push(Finding::name(Kind::PublishToNoDelete, file, format!("{ptr}/publish_to"), format!("event `{name}` is no longer published to `{t}`")));
                     }
                 }
@@ -133,18 +137,7 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
     }
 
     // Stream keys.
-    for (i, s) in n.streams.iter().enumerate() {
-        match o.streams.iter().find(|os| os.key == s.key) {
-            None => out.push(Finding::name(Kind::StreamKeyAdded, file, format!("/streams/{i}/key"), format!("subscriptions now also listen to `{}`", s.key))),
-            Some(os) if os.when != s.when => out.push(Finding::name(Kind::StreamWhenChanged, file, format!("/streams/{i}/when"), format!("the condition of stream `{}` changed", s.key))),
-            Some(_) => {}
-        }
-    }
-    for s in &o.streams {
-        if !n.streams.iter().any(|ns| ns.key == s.key) {
-            out.push(Finding::name(Kind::StreamKeyRemoved, file, "/streams", format!("subscriptions no longer listen to `{}`", s.key)));
-        }
-    }
+    super::streams::findings(o, n, &renames, out);
 
     // Authorization.
     if o.authorize != n.authorize {
@@ -158,35 +151,17 @@ pub fn channel(o: &ChannelSnapshot, n: &ChannelSnapshot, out: &mut Vec<Finding>)
     }
 }
 
-/// True when `a` holding guarantees `b` holds, as far as the rules' structure shows.
-/// `false` means "not proven", not "does not imply".
-pub fn implies(a: &Rule, b: &Rule) -> bool {
-    if a == b {
-        return true;
-    }
-    match (a, b) {
-        (_, Rule::All(bs)) if bs.iter().all(|x| implies(a, x)) => true,
-        (Rule::Any(az), _) if !az.is_empty() && az.iter().all(|x| implies(x, b)) => true,
-        (_, Rule::Any(bs)) if bs.iter().any(|x| implies(a, x)) => true,
-        (Rule::All(az), _) if az.iter().any(|x| implies(x, b)) => true,
-        (Rule::ParamIs(am), Rule::ParamIs(bm)) => bm.iter().all(|(k, v)| am.get(k) == Some(v)),
-        (_, Rule::Authenticated(true)) => true,
-        (Rule::Not(x), Rule::Not(y)) => implies(y, x),
-        _ => false,
-    }
-}
-
-/// Params that shape a stream key, in either version.
-pub fn key_params(o: &ChannelSnapshot, n: &ChannelSnapshot) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// Params that shape a stream key, in either version, with the keys they shape (`` `a:{params.x}` ``).
+pub fn key_params(o: &ChannelSnapshot, n: &ChannelSnapshot) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for s in o.streams.iter().chain(&n.streams) {
         if let Ok(t) = crate::ir::template::parse(&s.key).map(|t| t.typed(Ref::from_segments)) {
             for var in t.iter().flat_map(|t| t.vars()) {
                 if let Ref::Param(name) = var {
-                    out.insert(name.clone());
+                    out.entry(name.clone()).or_default().insert(&s.key);
                 }
             }
         }
     }
-    out
+    out.into_iter().map(|(p, keys)| (p, keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))).collect()
 }

@@ -158,7 +158,7 @@ kinds! {
     EnumValueAdded, ExtensibleEnumValueAdded, EnumValueRemoved, EnumAdded, EnumRemoved, ExtensibleEnumRemoved,
     ExtensibilityChanged, ConstAdded, ConstChanged, ConstRemoved, TypeWidened, TypeNarrowed, TypeChanged,
     BecameNullable, BecameNotNullable, IntegerAccepted, IntegerNoLongerAccepted, AdditionalPropertiesOpened, AdditionalPropertiesClosed,
-    FormatAdded, FormatRemoved, FormatChanged, PatternAdded, PatternRemoved, PatternChanged,
+    FormatAdded, FormatRemoved, FormatChanged, PatternAdded, PatternRemoved, PatternWidened, PatternNarrowed, PatternRespelled, PatternChanged, PatternUndecided,
     MinIncreased, MinDecreased, MaxDecreased, MaxIncreased, BoundAdded, BoundRemoved,
     MultipleOfAdded, MultipleOfTightened, MultipleOfRelaxed, MultipleOfChanged, MultipleOfRemoved,
     UniqueItemsAdded, UniqueItemsRemoved, OneOfVariantAdded, ExtensibleOneOfVariantAdded, OneOfVariantRemoved,
@@ -168,7 +168,7 @@ kinds! {
     ChannelAdded, ChannelNoDelete, StabilityLowered, EventAdded, EventNoDelete, EventNoDeleteUnlessReserved,
     EventDeprecated, PublishToAdded, PublishToNoDelete, ActionAdded, ActionNoDelete, ActionNoDeleteUnlessReserved,
     ActionReplyAdded, ActionReplyRemoved, ActionErrorAdded, ActionErrorRemoved, UndeclaredParamsIgnored, UndeclaredParamsRefused, ParamNoDeleteUnlessReserved,
-    StreamKeyParamChanged, ReservedNoDelete, ReservedNoReuse, StreamKeyAdded, StreamKeyRemoved, StreamWhenChanged,
+    ReservedNoDelete, ReservedNoReuse, StreamKeyAdded, StreamKeyAddedForNewParams, StreamKeyRemoved, StreamWhenChanged, StreamWhenHoldsAsBefore, StreamRenamed,
     AuthLooser, AuthNotStricter, AuthChanged,
 }
 
@@ -233,11 +233,15 @@ pub const RULES: &[Rule] = &[
     both(Kind::AdditionalPropertiesOpened, "ADDITIONAL_PROPERTIES_OPENED", "6.1#18", e(Safe, "none: the server accepts more keys"), src(Warn, "readers get keys they never saw; regenerate (the type gains a map of extra keys)")),
     both(Kind::AdditionalPropertiesClosed, "ADDITIONAL_PROPERTIES_CLOSED", "6.1#19", e(Break, "clients sending extra keys get rejected: keep the object open unless telemetry shows none"), e(Safe, "none: the server sends fewer keys")),
     both(Kind::FormatAdded, "FORMAT_ADDED", "6.1#20", e(Break, "the validators assert formats: values the server accepted may now fail; add a new field instead"), src(Safe, "regenerate: the type may become e.g. a UUID")),
-    both(Kind::FormatRemoved, "FORMAT_REMOVED", "6.1#21", src(Safe, "regenerate: the type becomes a plain string"), src(Warn, "clients may parse the value (e.g. as a date-time): confirm none relies on it")),
+    both(Kind::FormatRemoved, "FORMAT_REMOVED", "6.1#21", src(Safe, "regenerate: the type becomes a plain string"), src(Break, "old clients may parse the value (e.g. as a date-time): keep the format, or publish a new field")),
     both(Kind::FormatChanged, "FORMAT_CHANGED", "6.1#22", e(Break, NEW_NAME), e(Break, NEW_NAME)),
     both(Kind::PatternAdded, "PATTERN_ADDED", "6.1#23", e(Break, WIDEN_ONLY), e(Safe, "none: the server sends a subset")),
-    both(Kind::PatternRemoved, "PATTERN_REMOVED", "6.1#24", e(Safe, "none: the server accepts more"), e(Warn, "clients may rely on the shape (e.g. parse keys): confirm none does")),
-    both(Kind::PatternChanged, "PATTERN_CHANGED", "6.1#25", e(Warn, "the checker cannot prove the new pattern wider: confirm every old value still matches"), e(Warn, "the checker cannot prove the new pattern narrower: confirm every new value matched the old one")),
+    both(Kind::PatternRemoved, "PATTERN_REMOVED", "6.1#24", e(Safe, "none: the server accepts more"), e(Break, NARROW_ONLY)),
+    both(Kind::PatternWidened, "PATTERN_WIDENED", "6.1#25", e(Safe, "none: the server accepts every value it accepted, and more"), e(Break, NARROW_ONLY)),
+    both(Kind::PatternNarrowed, "PATTERN_NARROWED", "6.1#25", e(Break, WIDEN_ONLY), e(Safe, "none: the server sends a subset")),
+    both(Kind::PatternRespelled, "PATTERN_RESPELLED", "6.1#25", e(Safe, "none: both patterns accept exactly the same strings"), e(Safe, "none: both patterns accept exactly the same strings")),
+    both(Kind::PatternChanged, "PATTERN_CHANGED", "6.1#25", e(Break, "keep accepting what the old pattern accepted: use a pattern that includes it (e.g. `old|new`)"), e(Break, "old clients expect the old shape: only narrow the pattern, or publish a new field")),
+    both(Kind::PatternUndecided, "PATTERN_UNDECIDED", "6.1#25", e(Warn, "the checker cannot compare these patterns (see why): confirm every old value still matches, or simplify the pattern"), e(Warn, "the checker cannot compare these patterns (see why): confirm every new value matched the old pattern, or simplify the pattern")),
     both(Kind::MinIncreased, "MIN_INCREASED", "6.1#26", e(Break, WIDEN_ONLY), e(Safe, "none: the server sends a subset")),
     both(Kind::MinDecreased, "MIN_DECREASED", "6.1#27", e(Safe, "none: the server accepts more"), e(Break, NARROW_ONLY)),
     both(Kind::MaxDecreased, "MAX_DECREASED", "6.1#28", e(Break, WIDEN_ONLY), e(Safe, "none: the server sends a subset")),
@@ -257,7 +261,7 @@ pub const RULES: &[Rule] = &[
     both(Kind::OneOfOverlappingVariantAdded, "ONE_OF_OVERLAPPING_VARIANT_ADDED", "6.1#34", e(Warn, "without a const discriminator a value may now match two variants, which `oneOf` rejects: add a discriminator"), e(Break, "old clients have no arm for it; add a const discriminator and `x-extensible-union`")),
     both(Kind::OneOfOverlappingVariantRemoved, "ONE_OF_OVERLAPPING_VARIANT_REMOVED", "6.1#35", e(Break, "keep accepting the variant until the support window ends"), src(Warn, "without a const discriminator a value may have matched two old variants: add a discriminator")),
     both(Kind::AllOfMemberAdded, "ALL_OF_MEMBER_ADDED", "6.1#36", e(Break, WIDEN_ONLY), e(Safe, "none: the server sends a subset")),
-    both(Kind::AllOfMemberRemoved, "ALL_OF_MEMBER_REMOVED", "6.1#36", e(Warn, "the server checks less: confirm the backend still copes"), e(Warn, "readers may rely on the removed constraints: confirm none does")),
+    both(Kind::AllOfMemberRemoved, "ALL_OF_MEMBER_REMOVED", "6.1#36", e(Warn, "the server checks less: confirm the backend still copes"), e(Break, NARROW_ONLY)),
     both(Kind::DefaultChanged, "DEFAULT_CHANGED", "6.1#37", e(Warn, "clients that omit the field now get another behaviour: announce it"), e(Safe, "none: `default` is an annotation for readers")),
     both(Kind::Deprecated, "DEPRECATED", "6.1#38", e(Safe, "start the sunset clock: remove it after the support window"), e(Safe, "start the sunset clock: remove it after the support window")),
     both(Kind::TypeRenamed, "TYPE_RENAMED", "6.1#39", src(Safe, "regenerate: the generated type name changes, the wire does not"), src(Safe, "regenerate: the generated type name changes, the wire does not")),
@@ -282,18 +286,98 @@ pub const RULES: &[Rule] = &[
     name(Kind::UndeclaredParamsIgnored, "UNDECLARED_PARAMS_IGNORED", "6.1#18", e(Safe, "none: the server accepts more identifiers; the extra keys reach neither authorization nor stream keys")),
     name(Kind::UndeclaredParamsRefused, "UNDECLARED_PARAMS_REFUSED", "6.1#19", e(Break, "clients sending other keys get `invalid_params`: keep `undeclared_params: ignore` unless you know none does")),
     name(Kind::ParamNoDeleteUnlessReserved, "PARAM_NO_DELETE_UNLESS_RESERVED", "6.2 remove/rename param", e(Break, "add the name to `reserved.params` so it never comes back with another meaning")),
-    name(Kind::StreamKeyParamChanged, "STREAM_KEY_PARAM_CHANGED", "6.1#41", e(Break, "the param shapes a stream key: subscriptions map to other keys; add a new param instead")),
     name(Kind::ReservedNoDelete, "RESERVED_NO_DELETE", "6.2 reserved", e(Break, "keep the name reserved: deployed clients may still use it with its old shape")),
     name(Kind::ReservedNoReuse, "RESERVED_NO_REUSE", "6.2 reserved", e(Break, "choose a new name: this one was removed and deployed clients may use it with its old shape")),
     name(Kind::StreamKeyAdded, "STREAM_KEY_ADDED", "6.2 stream key", e(Warn, "clients are unaffected, but a mixed-version fleet and external publishers are: dual-publish during the rollout")),
+    name(Kind::StreamKeyAddedForNewParams, "STREAM_KEY_ADDED_FOR_NEW_PARAMS", "6.2 stream key", e(Safe, "none: only subscriptions the baseline refused (new clients) listen there")),
     name(Kind::StreamKeyRemoved, "STREAM_KEY_REMOVED", "6.2 stream key", e(Warn, "clients are unaffected, but a mixed-version fleet and external publishers are: dual-subscribe during the rollout")),
     name(Kind::StreamWhenChanged, "STREAM_WHEN_CHANGED", "6.2 stream key", e(Warn, "subscriptions listen to other streams: dual-subscribe during the rollout")),
+    name(Kind::StreamWhenHoldsAsBefore, "STREAM_WHEN_HOLDS_AS_BEFORE", "6.2 stream key", e(Safe, "none: the condition decides alike for every subscription the baseline accepts")),
+    name(Kind::StreamRenamed, "STREAM_RENAMED", "6.2 stream key", e(Break, "keep the old key next to the new one for the support window (both in `streams`, both templates in `publish_to`), then drop the old one (a STREAM_KEY_REMOVED warning)")),
     name(Kind::AuthLooser, "AUTH_LOOSER", "6.2 authorization looser", e(Safe, "get a security review: more principals may subscribe")),
     name(Kind::AuthNotStricter, "AUTH_NOT_STRICTER", "6.2 authorization stricter", e(Break, "existing subscriptions are dropped at re-check: needs security and product approval")),
     name(Kind::AuthChanged, "AUTH_CHANGED", "6.2 authorization", e(Warn, "the checker cannot tell stricter from looser: review who gains or loses access")),
 ];
 
+/// What a schema-level change does to the values a reader accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// It accepts more.
+    Wider,
+    /// It accepts less.
+    Narrower,
+    /// Neither: some values are refused now and others accepted.
+    Changed,
+    /// The same values (names, annotations, generated types only).
+    Same,
+    /// Not modelled or not decided.
+    Unknown,
+}
+
+/// The one principle every schema-level verdict follows: in a direction, a change that
+/// loses values its reader relied on (client→server: values the server accepted; server→
+/// client: the old contract of what the server sends) is a BREAK, one that loses none is
+/// SAFE, one the checker cannot decide a WARN. The exceptions below are WARNs, each with
+/// the reason the values alone do not tell the whole story.
+pub fn principled(effect: Effect, direction: Direction) -> Verdict {
+    let loses = match (effect, direction) {
+        (Effect::Unknown, _) => return Warn,
+        (Effect::Changed, _) => true,
+        (Effect::Narrower, Direction::ClientToServer) | (Effect::Wider, Direction::ServerToClient) => true,
+        _ => false,
+    };
+    if loses {
+        Break
+    } else {
+        Safe
+    }
+}
+
+/// Schema-level verdicts that are WARNs against [`principled`], and why.
+pub const REVIEWED_EXCEPTIONS: &[(Kind, Direction, &str)] = &[
+    (Kind::PropertyAddedToOpenObject, Direction::ClientToServer, "the key held anything before; only a client that already sends it with another shape is refused"),
+    (Kind::PropertyRemoved, Direction::ServerToClient, "the server sends less, but readers of the optional field now always get `undefined`"),
+    (Kind::PropertyRemovedFromOpenObject, Direction::ClientToServer, "still accepted, but no longer checked or used"),
+    (Kind::PropertyRemovedFromOpenObject, Direction::ServerToClient, "the server stops sending it; only the open object lets the key hold anything"),
+    (Kind::RequiredRemovedFromOpenObject, Direction::ClientToServer, "still accepted, but no longer checked or used"),
+    (Kind::AdditionalPropertiesOpened, Direction::ServerToClient, "a tolerant reader ignores the new keys, but they reach it (and its regenerated map type)"),
+    (Kind::OneOfOverlappingVariantAdded, Direction::ClientToServer, "only a value matching two variants is refused now"),
+    (Kind::OneOfOverlappingVariantRemoved, Direction::ServerToClient, "only a value that matched two old variants is new"),
+    (Kind::AllOfMemberRemoved, Direction::ClientToServer, "the server accepts more, but checks less for the backend"),
+    (Kind::DefaultChanged, Direction::ClientToServer, "the same values, but a request that omits the field now means something else"),
+];
+
 impl Kind {
+    /// What a schema-level change does to the values read in `direction` (server→client:
+    /// as a tolerant reader sees them); `None` for name-level kinds. Every schema kind is
+    /// listed, so a new one cannot miss its principle.
+    pub fn effect(self, direction: Direction) -> Option<Effect> {
+        use Effect::*;
+        let reader = direction == Direction::ServerToClient;
+        Some(match self {
+            // Unknown keys are ignored by a tolerant reader: a closed object's new key, or an
+            // open object's, is no news to it.
+            Kind::PropertyAdded => if reader { Same } else { Wider },
+            Kind::PropertyAddedToOpenObject => if reader { Same } else { Narrower },
+            Kind::AdditionalPropertiesOpened => if reader { Same } else { Wider },
+            // Unknown values of extensible enums and unions have a catch-all.
+            Kind::ExtensibleEnumValueAdded | Kind::ExtensibleEnumRemoved | Kind::ExtensibleOneOfVariantAdded => if reader { Same } else { Wider },
+            Kind::RequiredAdded | Kind::PropertyRemoved | Kind::BecameRequired | Kind::EnumValueRemoved | Kind::EnumAdded | Kind::ConstAdded | Kind::TypeNarrowed
+            | Kind::BecameNotNullable | Kind::IntegerNoLongerAccepted | Kind::AdditionalPropertiesClosed | Kind::FormatAdded | Kind::PatternAdded | Kind::PatternNarrowed
+            | Kind::MinIncreased | Kind::MaxDecreased | Kind::BoundAdded | Kind::MultipleOfAdded | Kind::MultipleOfTightened | Kind::UniqueItemsAdded
+            | Kind::OneOfVariantRemoved | Kind::AllOfMemberAdded => Narrower,
+            Kind::PropertyRemovedFromOpenObject | Kind::RequiredRemovedFromOpenObject | Kind::BecameOptional | Kind::EnumValueAdded | Kind::EnumRemoved | Kind::ConstRemoved
+            | Kind::TypeWidened | Kind::BecameNullable | Kind::IntegerAccepted | Kind::FormatRemoved | Kind::PatternRemoved | Kind::PatternWidened | Kind::MinDecreased
+            | Kind::MaxIncreased | Kind::BoundRemoved | Kind::MultipleOfRelaxed | Kind::MultipleOfRemoved | Kind::UniqueItemsRemoved | Kind::OneOfVariantAdded
+            | Kind::AllOfMemberRemoved => Wider,
+            Kind::RequiredRemoved | Kind::PropertyRenamed | Kind::ConstChanged | Kind::TypeChanged | Kind::FormatChanged | Kind::PatternChanged | Kind::MultipleOfChanged
+            | Kind::OneOfOverlappingVariantAdded | Kind::OneOfOverlappingVariantRemoved => Changed,
+            Kind::ExtensibilityChanged | Kind::PatternRespelled | Kind::DefaultChanged | Kind::Deprecated | Kind::TypeRenamed | Kind::OpaqueChanged => Same,
+            Kind::PatternUndecided | Kind::UnsupportedKeywordChanged => Unknown,
+            _ => return None,
+        })
+    }
+
     /// Its row in [`RULES`].
     pub fn rule(self) -> &'static Rule {
         RULES.iter().find(|r| r.kind == self).expect("every kind has a row in RULES")
@@ -322,7 +406,7 @@ impl Kind {
     pub fn name_direction(self) -> Direction {
         match self {
             Kind::ActionErrorAdded | Kind::ActionErrorRemoved => Direction::ServerToClient,
-            Kind::StreamKeyParamChanged | Kind::UndeclaredParamsIgnored | Kind::UndeclaredParamsRefused => Direction::ClientToServer,
+            Kind::UndeclaredParamsIgnored | Kind::UndeclaredParamsRefused => Direction::ClientToServer,
             _ => Direction::Identifier,
         }
     }
@@ -333,17 +417,6 @@ impl Kind {
             Some(s) if self.is_schema() => format!("{}_{}", s.prefix(), self.rule().id),
             _ => self.rule().id.to_owned(),
         }
-    }
-
-    /// True when the change can alter which values are accepted (not only names or types).
-    pub fn affects_values(self) -> bool {
-        self.is_schema() && !matches!(self, Kind::Deprecated | Kind::DefaultChanged | Kind::TypeRenamed | Kind::OpaqueChanged | Kind::ExtensibilityChanged)
-    }
-
-    /// True when the change can alter the stream keys a param value renders (§6.1 #41).
-    /// Accepting integers does not: an integer is read as the text the string accepted.
-    pub fn changes_key_space(self) -> bool {
-        self.affects_values() && self != Kind::IntegerAccepted
     }
 }
 

@@ -159,15 +159,38 @@ fn strings(o: &Node, n: &Node, ptr: &str, out: &mut Vec<Change>) {
         (Some(a), Some(b)) if a != b => push(out, Kind::FormatChanged, fp, format!("format `{a}` became `{b}`")),
         _ => {}
     }
-    let pp = format!("{ptr}/pattern");
-    match (&o.pattern, &n.pattern) {
-        (None, Some(b)) => push(out, Kind::PatternAdded, pp, format!("pattern `{b}` added")),
-        (Some(a), None) => push(out, Kind::PatternRemoved, pp, format!("pattern `{a}` removed")),
-        (Some(a), Some(b)) if a != b => push(out, Kind::PatternChanged, pp, format!("pattern `{a}` became `{b}`")),
-        _ => {}
-    }
+    patterns(o.pattern.as_deref(), n.pattern.as_deref(), &format!("{ptr}/pattern"), out);
     counts(o.min_length, n.min_length, true, &format!("{ptr}/minLength"), "minLength", out);
     counts(o.max_length, n.max_length, false, &format!("{ptr}/maxLength"), "maxLength", out);
+}
+
+/// Compares two `pattern`s by the strings they accept (absent: every string).
+fn patterns(o: Option<&str>, n: Option<&str>, pp: &str, out: &mut Vec<Change>) {
+    use super::pattern::{compare, Inclusion};
+    if o == n {
+        return;
+    }
+    let (a, b) = (o.unwrap_or(""), n.unwrap_or(""));
+    let shown = |p: Option<&str>| p.map_or_else(|| "no pattern".to_owned(), |p| format!("pattern `{p}`"));
+    let what = format!("{} became {}", shown(o), shown(n));
+    let (kind, detail) = match compare(a, b) {
+        Inclusion::Equal => (Kind::PatternRespelled, format!("{what}, which accepts exactly the same strings")),
+        Inclusion::Wider { extra } if o.is_some() && n.is_none() => (Kind::PatternRemoved, format!("pattern `{a}` removed: {} is accepted now", quoted(&extra))),
+        Inclusion::Wider { extra } => (Kind::PatternWidened, format!("{what}: it accepts every string it did, and more, e.g. {}", quoted(&extra))),
+        Inclusion::Narrower { lost } if o.is_none() => (Kind::PatternAdded, format!("pattern `{b}` added: {} is refused now", quoted(&lost))),
+        Inclusion::Narrower { lost } => (Kind::PatternNarrowed, format!("{what}: every string it accepts matched before, but {} no longer does", quoted(&lost))),
+        Inclusion::Incomparable { extra, lost } => (Kind::PatternChanged, format!("{what}: {} is refused now and {} accepted", quoted(&lost), quoted(&extra))),
+        // A pattern added can only refuse more, one removed only accept more.
+        Inclusion::Undecided(_) if o.is_none() => (Kind::PatternAdded, format!("pattern `{b}` added")),
+        Inclusion::Undecided(_) if n.is_none() => (Kind::PatternRemoved, format!("pattern `{a}` removed")),
+        Inclusion::Undecided(why) => (Kind::PatternUndecided, format!("{what}; the checker cannot compare them: {why}")),
+    };
+    push(out, kind, pp, detail);
+}
+
+/// A witness string as JSON writes it (so an empty or control character shows).
+fn quoted(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
 }
 
 fn numbers(o: &Node, n: &Node, ptr: &str, out: &mut Vec<Change>) {
