@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::diag::{escape_token, Loc, Problems};
+use crate::diag::{escape_token, suggest, Loc, Problems};
 use crate::error::{Diagnostic, Diagnostics, Error, Position, Result};
 use crate::format::{ChannelFile, ProjectFile};
 use yaml::SourceMap;
@@ -172,6 +172,16 @@ fn load_sources(display_dir: &str, texts: BTreeMap<String, String>, unread: Vec<
 }
 
 impl Loaded {
+    /// Where the node at `loc` is written (line 1 for a file that was not read).
+    pub fn value_position(&self, loc: &Loc) -> Position {
+        self.files.get(&loc.file).map_or(Position { line: 1, column: 1 }, |f| f.map.value(&loc.pointer))
+    }
+
+    /// Where the key of the node at `loc` is written (line 1 for a file that was not read).
+    pub fn key_position(&self, loc: &Loc) -> Position {
+        self.files.get(&loc.file).map_or(Position { line: 1, column: 1 }, |f| f.map.key(&loc.pointer))
+    }
+
     /// Every problem, located by line and column in the files it points into.
     pub fn diagnostics(&self, problems: Problems) -> Diagnostics {
         diagnostics(&self.display_dir, &self.files, problems)
@@ -187,8 +197,77 @@ fn diagnostics(display_dir: &str, files: &BTreeMap<String, SourceFile>, problems
     })
 }
 
+/// Serde's message about a file's shape, said for a schema author: what is wrong at which
+/// node (its key for a missing or unknown key), and how to fix it.
+fn explain_shape(inner: &str, pointer: String) -> (String, bool, String, String) {
+    let quoted = |prefix: &str| inner.strip_prefix(prefix).map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
+    // The names serde lists after "expected" (`a`, `b` or `c`).
+    let expected: Vec<&str> = inner.split_once("expected").map(|(_, tail)| tail.split('`').skip(1).step_by(2).collect()).unwrap_or_default();
+    let listed = || {
+        let names: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
+        match names.as_slice() {
+            [one] => one.clone(),
+            [a, b] => format!("{a} or {b}"),
+            _ => format!("one of: {}", names.join(", ")),
+        }
+    };
+    if let Some(field) = quoted("unknown field `") {
+        // The path may already end at the unknown key; point at the key, not its value.
+        let token = format!("/{}", escape_token(&field));
+        let pointer = if pointer.ends_with(&token) { pointer } else { format!("{pointer}{token}") };
+        let help = if expected.is_empty() { "remove it; this mapping takes no keys".to_owned() } else { suggest(&field, expected.iter().copied(), format!("use {}", listed())) };
+        return (format!("unknown key `{field}`"), true, pointer, help);
+    }
+    if let Some(variant) = quoted("unknown variant `") {
+        let help = suggest(&variant, expected.iter().copied(), format!("use {}", listed()));
+        return (format!("`{variant}` is not one of the names allowed here"), true, pointer, help);
+    }
+    if let Some(field) = quoted("missing field `") {
+        // At the key of the mapping that lacks it (the file's first line for the root).
+        return (format!("required key `{field}` is missing"), true, pointer, format!("add `{field}:`; see schema/README.md for what it holds"));
+    }
+    if inner.contains("untagged enum PublishTarget") {
+        return ("a `publish_to` entry is either a key template or `{key: ..., optional: true}`".to_owned(), false, pointer, "write the stream key template as a string (`board:{payload.board_id}`), or a mapping with `key:` and `optional: true`".to_owned());
+    }
+    if let Some(rest) = inner.strip_prefix("invalid type: ") {
+        let (found, wanted) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        let found = match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a mapping".to_owned(),
+            "null" => "nothing (null)".to_owned(),
+            other => other.replace('`', ""),
+        };
+        let (wanted, help) = if wanted.starts_with("struct ") || wanted.contains("map") {
+            ("a mapping", "write `key: value` lines, indented under this key")
+        } else if wanted.contains("sequence") {
+            ("a list", "write a list: one `- item` line per entry, or `[a, b]`")
+        } else if wanted.contains("string") {
+            ("a string", "write a string; quote it when it would read as a number, `true` or `null`")
+        } else if wanted.contains("bool") {
+            ("`true` or `false`", "write `true` or `false`, without quotes")
+        } else if wanted.starts_with(['u', 'i']) || wanted.contains("integer") {
+            ("a whole number", "write a whole number, without quotes")
+        } else {
+            (wanted, "see schema/README.md for what this key holds; editors validate channel files through channel.schema.json")
+        };
+        return (format!("expected {wanted} here, found {found}"), false, pointer, help.to_owned());
+    }
+    (inner.to_owned(), false, pointer, "see schema/README.md for the channel-file format; editors validate it through channel.schema.json".to_owned())
+}
+
 /// Deserializes a file into its format type, turning serde's error into a located problem.
 fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Option<T> {
+    // Serde would read a list as a struct's fields in order, and blame the first item's type.
+    if !file.value.is_object() {
+        let what = if file.rel == PROJECT_FILE { "the project file" } else { "a channel file" };
+        let (found, help) = match &file.value {
+            Value::Array(_) => ("a list", "remove the `- ` in front of the top-level keys, so that they form one mapping (see schema/README.md)"),
+            Value::Null => ("nothing", "write the file's keys, starting with those schema/README.md marks as required"),
+            _ => ("a single value", "write the file as a mapping of keys such as `channel:` and `description:` (see schema/README.md)"),
+        };
+        problems.at(&Loc::new(file.rel.clone(), ""), format!("{what} holds one mapping of keys, but this one holds {found}"), help);
+        return None;
+    }
     match serde_path_to_error::deserialize::<_, T>(&file.value) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -203,29 +282,7 @@ fn shape<T: DeserializeOwned>(file: &SourceFile, problems: &mut Problems) -> Opt
                 }
             }
             let inner = e.into_inner().to_string();
-            let quoted = |prefix: &str| inner.strip_prefix(prefix).map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
-            let (message, at_key, pointer) = if let Some(field) = quoted("unknown field `") {
-                // The path may already end at the unknown key; point at the key, not its value.
-                let token = format!("/{}", escape_token(&field));
-                let pointer = if pointer.ends_with(&token) { pointer } else { format!("{pointer}{token}") };
-                (format!("unknown key `{field}`"), true, pointer)
-            } else if let Some(variant) = quoted("unknown variant `") {
-                (format!("`{variant}` is not one of the names allowed here"), true, pointer)
-            } else if let Some(field) = quoted("missing field `") {
-                // At the key of the mapping that lacks it (the file's first line for the root).
-                (format!("required key `{field}` is missing"), true, pointer)
-            } else {
-                (inner.clone(), false, pointer)
-            };
-            let help = if let Some(i) = inner.find("expected one of") {
-                format!("use one of: {}", &inner[i + "expected one of ".len()..])
-            } else if let (Some(_), Some(i)) = (quoted("unknown variant `"), inner.find(", expected `")) {
-                format!("use {}", &inner[i + ", expected ".len()..])
-            } else if let Some(field) = quoted("missing field `") {
-                format!("add `{field}:`; see schema/README.md for what it holds")
-            } else {
-                "see schema/README.md for the channel-file format; editors validate it through channel.schema.json".to_owned()
-            };
+            let (message, at_key, pointer, help) = explain_shape(&inner, pointer);
             let loc = Loc::new(file.rel.clone(), pointer);
             if at_key {
                 problems.at_key(&loc, message, help);
