@@ -95,3 +95,42 @@ pub fn display_path(dir: &str, file: &str) -> String {
         format!("{}/{}", dir.trim_end_matches('/'), file)
     }
 }
+
+/// The declared name nearest to `name`, when it is close enough to be what was meant (the
+/// "did you mean" of rustc): at most a third of the name's length in edits (at least one),
+/// case ignored; the nearest, then the first in sorted order, so the answer is deterministic.
+pub fn nearest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let folded = name.to_lowercase();
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (strsim::levenshtein(&folded, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// `help`, led by "did you mean `x`?" when a declared name is near `name`.
+pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>, help: impl Into<String>) -> String {
+    match nearest(name, candidates) {
+        Some(near) => format!("did you mean `{near}`? Otherwise, {}", help.into()),
+        None => help.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_names_a_likely_typo_and_nothing_far() {
+        let names = ["Cursor", "Card", "Column"];
+        assert_eq!(nearest("Cursr", names), Some("Cursor"));
+        assert_eq!(nearest("cursor", names), Some("Cursor"));
+        assert_eq!(nearest("Carb", names), Some("Card"));
+        assert_eq!(nearest("Board", names), None);
+        assert_eq!(nearest("x", ["y", "z"]), Some("y"));
+        assert_eq!(nearest("Card", ["Card"]), None);
+    }
+}

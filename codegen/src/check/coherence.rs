@@ -13,9 +13,19 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
     let streams_complete = spec.is_none_or(|f| f.streams.len() == cx.ch.streams.len());
     let written = |event: &str| spec.and_then(|f| f.events.get(event)).map(|e| e.publish_to.len());
     let publish_complete = cx.ch.events.iter().all(|e| written(&e.name).is_none_or(|n| n == e.publish_to.len()));
+    // Which stream each event reaches, unified once per pair (the costly step at scale).
+    let mut reached = vec![false; cx.ch.streams.len()];
+    let mut reaches = vec![false; cx.ch.events.len()];
+    for (e, ev) in cx.ch.events.iter().enumerate() {
+        for (i, s) in cx.ch.streams.iter().enumerate() {
+            if ev.publish_to.iter().any(|t| unifies(&t.key, &s.key)) {
+                reached[i] = true;
+                reaches[e] = true;
+            }
+        }
+    }
     for (i, s) in cx.ch.streams.iter().enumerate() {
-        let reached = cx.ch.events.iter().any(|e| e.publish_to.iter().any(|t| unifies(&t.key, &s.key)));
-        if !reached && publish_complete {
+        if !reached[i] && publish_complete {
             problems.at(
                 &loc.child("streams").child(&i.to_string()).child("key"),
                 format!("stream `{}` is never published to: no event of {} fans out to it", s.key.source, cx.ch.name),
@@ -23,10 +33,9 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
             );
         }
     }
-    for ev in &cx.ch.events {
-        let reaches = ev.publish_to.iter().any(|t| cx.ch.streams.iter().any(|s| unifies(&t.key, &s.key)));
+    for (e, ev) in cx.ch.events.iter().enumerate() {
         let complete = written(&ev.name).is_none_or(|n| n == ev.publish_to.len());
-        if !reaches && !ev.publish_to.is_empty() && streams_complete && complete {
+        if !reaches[e] && !ev.publish_to.is_empty() && streams_complete && complete {
             problems.at(
                 &loc.child("events").child(&ev.name).child("publish_to"),
                 format!("event `{}` reaches none of the channel's streams, so no subscriber would ever receive it", ev.name),

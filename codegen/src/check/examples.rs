@@ -29,13 +29,14 @@ pub(super) fn check(loaded: &Loaded, problems: &mut Problems) {
             // A schema that does not compile is reported by the type conversion.
             let Ok(validator) = jsonschema::options().should_validate_formats(true).build(&schema) else { continue };
             for (i, example) in examples.iter().enumerate() {
-                let found: Vec<String> = validator.iter_errors(example).map(|e| format!("{}: {e}", pointer(&e.instance_path().to_string()))).collect();
-                if found.is_empty() {
-                    continue;
-                }
+                let errors: Vec<_> = validator.iter_errors(example).collect();
+                let Some(first) = errors.first() else { continue };
+                // At the first value that does not match, inside the example (a JSON pointer).
+                let at = Loc::new(rel.clone(), format!("{}{}", loc.child(&i.to_string()).pointer, first.instance_path()));
+                let found: Vec<String> = errors.iter().map(|e| format!("{}: {e}", pointer(&e.instance_path().to_string()))).collect();
                 let shown = found.iter().take(SHOWN).cloned().collect::<Vec<_>>().join("; ");
                 let more = if found.len() > SHOWN { format!(" (and {} more)", found.len() - SHOWN) } else { String::new() };
-                problems.at(&loc.child(&i.to_string()), format!("example {i} of `{name}` does not match its schema: {shown}{more}"), "fix the example, or the schema if the example is what is really sent");
+                problems.at(&at, format!("example {i} of `{name}` does not match its schema: {shown}{more}"), "fix the example, or the schema if the example is what is really sent");
             }
         }
     }

@@ -22,7 +22,7 @@ use crate::load::{Loaded, PROJECT_FILE};
 pub fn run(ir: &Ir, loaded: &Loaded, problems: &mut Problems) {
     claims_shape(ir, problems);
     params::claims(ir, problems);
-    names::check(ir, problems);
+    names::check(ir, loaded, problems);
     examples::check(loaded, problems);
     for ch in &ir.channels {
         let cx = Cx { ir, ch, loaded };
@@ -60,6 +60,21 @@ impl Cx<'_> {
 
     pub(crate) fn claim(&self, name: &str) -> Option<(&Ty, bool)> {
         self.claims()?.fields.iter().find(|f| f.name == name).map(|f| (&f.ty, f.required))
+    }
+
+    /// The declared params' names, for "did you mean".
+    pub(crate) fn param_names(&self) -> Vec<&str> {
+        self.params().map(|o| o.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default()
+    }
+
+    /// The declared claims' names.
+    pub(crate) fn claim_names(&self) -> Vec<&str> {
+        self.claims().map(|o| o.fields.iter().map(|f| f.name.as_str()).collect()).unwrap_or_default()
+    }
+
+    /// The channel's event names.
+    pub(crate) fn event_names(&self) -> Vec<&str> {
+        self.ch.events.iter().map(|e| e.name.as_str()).collect()
     }
 
     /// The channel file as written (templates that did not parse are missing from the IR).

@@ -1,7 +1,7 @@
 //! Authorization rules, stream conditions and relay stamps name only declared params and
 //! claims; action behaviours point at real events; backend paths are paths.
 
-use crate::diag::{Loc, Problems};
+use crate::diag::{suggest, Loc, Problems};
 use crate::ir::rule::{Ref, ResourceKind, Rule};
 use crate::ir::types::{describe, is_key_safe_literal, Ty, TypeBuilder};
 use crate::ir::{Behaviour, EventIr, OnSubscribeIr, Stamp};
@@ -21,8 +21,8 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
         match &ac.behaviour {
             Behaviour::Relay { event, stamp, .. } => match cx.ch.events.iter().find(|e| &e.name == event) {
                 None => {
-                    let names: Vec<&str> = cx.ch.events.iter().map(|e| e.name.as_str()).collect();
-                    problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), format!("name one of this channel's events: {}", names.join(", ")));
+                    let names = cx.event_names();
+                    problems.at(&aloc.child("relay").child("event"), format!("relay targets `{event}`, which this channel does not declare"), suggest(event, names.iter().copied(), format!("name one of this channel's events: {}", names.join(", "))));
                 }
                 Some(ev) => {
                     let types = &cx.ir.types;
@@ -63,8 +63,8 @@ fn stamps(cx: &Cx<'_>, loc: &Loc, stamps: &[Stamp], ev: &EventIr, request: &Ty, 
     for s in stamps {
         let sloc = loc.child(&s.field);
         let source = match &s.source {
-            Ref::Param(name) => cx.param(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared param", s.field, s.source), format!("declare `{name}` under `params.properties`, or read a declared param"))),
-            Ref::Claim(name) => cx.claim(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared claim", s.field, s.source), format!("declare `{name}` in the claims of cableway.yaml, or read a declared claim such as `claims.sub`"))),
+            Ref::Param(name) => cx.param(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared param", s.field, s.source), suggest(name, cx.param_names(), format!("declare `{name}` under `params.properties`, or read a declared param")))),
+            Ref::Claim(name) => cx.claim(name).ok_or_else(|| (format!("stamp `{}` reads `{}`, which is not a declared claim", s.field, s.source), suggest(name, cx.claim_names(), format!("declare `{name}` in the claims of cableway.yaml, or read a declared claim such as `claims.sub`")))),
         };
         let (source_ty, source_required) = match source {
             Ok(found) => found,
@@ -75,7 +75,7 @@ fn stamps(cx: &Cx<'_>, loc: &Loc, stamps: &[Stamp], ev: &EventIr, request: &Ty, 
         };
         let Some(field) = payload.fields.iter().find(|f| f.name == s.field) else {
             let fields: Vec<&str> = payload.fields.iter().map(|f| f.name.as_str()).collect();
-            problems.at_key(&sloc, format!("stamp `{}` names no field of the payload of `{}`", s.field, ev.name), format!("use one of its fields ({}), or declare `{}` in the payload schema", fields.join(", "), s.field));
+            problems.at_key(&sloc, format!("stamp `{}` names no field of the payload of `{}`", s.field, ev.name), suggest(&s.field, fields.iter().copied(), format!("use one of its fields ({}), or declare `{}` in the payload schema", fields.join(", "), s.field)));
             continue;
         };
         let (from, to) = (scalar_kind(types, source_ty), scalar_kind(types, &field.ty));
@@ -165,8 +165,8 @@ fn reference<'c>(cx: &'c Cx<'_>, loc: &Loc, r: &Ref, problems: &mut Problems) ->
     };
     if found.is_none() {
         let (what, help) = match r {
-            Ref::Param(name) => ("param", format!("declare `{name}` under `params.properties`, or fix the name")),
-            Ref::Claim(name) => ("claim", format!("declare `{name}` in the claims of cableway.yaml, or fix the name")),
+            Ref::Param(name) => ("param", suggest(name, cx.param_names(), format!("declare `{name}` under `params.properties`, or fix the name"))),
+            Ref::Claim(name) => ("claim", suggest(name, cx.claim_names(), format!("declare `{name}` in the claims of cableway.yaml, or fix the name"))),
         };
         problems.at(loc, format!("the rule names `{r}`, which is not a declared {what}"), help);
     }
@@ -188,7 +188,7 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
                 _ => Vec::new(),
             };
             if !values.contains(kind) {
-                problems.at(&loc.child("principal"), format!("principal `{kind}` is not a value of claim `kind`"), format!("use one of the values of `claims.kind`: {}; for finer grants use `permission:`", values.join(", ")));
+                problems.at(&loc.child("principal"), format!("principal `{kind}` is not a value of claim `kind`"), suggest(kind, values.iter().map(String::as_str), format!("use one of the values of `claims.kind`: {}; for finer grants use `permission:`", values.join(", "))));
             }
         }
         Rule::Permission(p) => {
@@ -211,12 +211,12 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
             }
             for (name, value) in map {
                 match cx.param(name) {
-                    None => problems.at(&loc.child("param_is").child(name), format!("the rule names param `{name}`, which is not declared"), format!("declare `{name}` under `params.properties`, or fix the name")),
+                    None => problems.at_key(&loc.child("param_is").child(name), format!("the rule names param `{name}`, which is not declared"), suggest(name, cx.param_names(), format!("declare `{name}` under `params.properties`, or fix the name"))),
                     Some((t, _)) => {
                         comparable(cx, &loc.child("param_is").child(name), &format!("params.{name}"), Some(t), problems);
                         if let Ty::Enum { values, .. } = TypeBuilder::deref(types, t) {
                             if !values.contains(value) {
-                                problems.at(&loc.child("param_is").child(name), format!("`{value}` is not a value of param `{name}` ({})", values.join(", ")), "use one of the enum's values");
+                                problems.at(&loc.child("param_is").child(name), format!("`{value}` is not a value of param `{name}` ({})", values.join(", ")), suggest(value, values.iter().map(String::as_str), "use one of the enum's values"));
                             }
                         }
                     }
@@ -237,7 +237,7 @@ fn rule(cx: &Cx<'_>, loc: &Loc, r: &Rule, condition: bool, problems: &mut Proble
                 ResourceKind::Param(param) => match cx.param(param) {
                     Some((t, _)) if matches!(TypeBuilder::deref(types, t), Ty::Enum { .. }) => {}
                     Some(_) => problems.at(&oloc.child("resource"), format!("`params.{param}` must be an enum param to name a resource kind"), "use an enum param (e.g. `type`) or a literal kind"),
-                    None => problems.at(&oloc.child("resource"), format!("the rule names `params.{param}`, which is not a declared param"), "declare it, or use a literal kind"),
+                    None => problems.at(&oloc.child("resource"), format!("the rule names `params.{param}`, which is not a declared param"), suggest(param, cx.param_names(), "declare it, or use a literal kind")),
                 },
                 ResourceKind::Literal(kind) if !is_key_safe_literal(kind) => {
                     problems.at(&oloc.child("resource"), format!("resource kind `{kind}` must be a snake_case word"), "write a kind such as `workflow_run`");

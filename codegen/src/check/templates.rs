@@ -1,7 +1,7 @@
 //! Templates: every placeholder exists, and every value used in a key is key-safe; the
 //! messages and the fetch of `on_subscribe` name real events and fit their payloads.
 
-use crate::diag::{Loc, Problems};
+use crate::diag::{suggest, Loc, Problems};
 use crate::ir::rule::{Ref, Rule};
 use crate::ir::template::PayloadPath;
 use crate::ir::types::{describe, is_key_safe_literal, key_unsafe_reason, Additional, Ty, TypeBuilder};
@@ -65,8 +65,8 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
                 }
                 for (j, name) in f.events.iter().enumerate() {
                     if !cx.ch.events.iter().any(|e| &e.name == name) {
-                        let names: Vec<&str> = cx.ch.events.iter().map(|e| e.name.as_str()).collect();
-                        problems.at(&floc.child("events").child(&j.to_string()), format!("the fetch may answer `{name}`, which this channel does not declare"), format!("name one of this channel's events: {}", names.join(", ")));
+                        let names = cx.event_names();
+                        problems.at(&floc.child("events").child(&j.to_string()), format!("the fetch may answer `{name}`, which this channel does not declare"), suggest(name, names.iter().copied(), format!("name one of this channel's events: {}", names.join(", "))));
                     }
                 }
                 message(cx, &floc.child("unavailable"), &f.unavailable, problems);
@@ -78,7 +78,7 @@ pub(super) fn check(cx: &Cx<'_>, problems: &mut Problems) {
 /// A message the server builds: its event exists, its payload fits, its placeholders resolve.
 fn message(cx: &Cx<'_>, loc: &Loc, msg: &MessageIr, problems: &mut Problems) {
     match cx.ch.events.iter().find(|e| e.name == msg.event) {
-        None => problems.at(&loc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), "declare the event under `events:` or fix the name"),
+        None => problems.at(&loc.child("event"), format!("on_subscribe sends `{}`, which this channel does not declare", msg.event), suggest(&msg.event, cx.event_names(), "declare the event under `events:` or fix the name")),
         Some(ev) => on_subscribe_shape(cx, &loc.child("payload"), &ev.name, &ev.payload, &msg.payload, problems),
     }
     for (loc, r) in &msg.placeholders {
@@ -100,10 +100,10 @@ enum Route {
 fn on_subscribe_placeholder(cx: &Cx<'_>, loc: &Loc, r: &Ref, problems: &mut Problems) {
     match r {
         Ref::Param(name) if cx.param(name).is_none() => {
-            problems.at(loc, format!("placeholder `{{{r}}}` names no declared param"), format!("declare `{name}` under `params.properties`, or fix the placeholder"));
+            problems.at(loc, format!("placeholder `{{{r}}}` names no declared param"), suggest(name, cx.param_names(), format!("declare `{name}` under `params.properties`, or fix the placeholder")));
         }
         Ref::Claim(name) if cx.claim(name).is_none() => {
-            problems.at(loc, format!("placeholder `{{{r}}}` names no declared claim"), format!("declare `{name}` in the claims of cableway.yaml, or use a declared claim such as `{{claims.sub}}`"));
+            problems.at(loc, format!("placeholder `{{{r}}}` names no declared claim"), suggest(name, cx.claim_names(), format!("declare `{name}` in the claims of cableway.yaml, or use a declared claim such as `{{claims.sub}}`")));
         }
         _ => {}
     }
@@ -128,7 +128,7 @@ fn on_subscribe_shape(cx: &Cx<'_>, loc: &Loc, event: &str, ty: &Ty, v: &serde_js
     if obj.additional == Additional::Closed {
         for key in map.keys().filter(|k| !obj.fields.iter().any(|f| &f.name == *k)) {
             let fields: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
-            problems.at_key(&loc.child(key), format!("`{key}` is not a field of the payload of `{event}`"), format!("remove it, or declare it in the payload schema (its fields: {})", fields.join(", ")));
+            problems.at_key(&loc.child(key), format!("`{key}` is not a field of the payload of `{event}`"), suggest(key, fields.iter().copied(), format!("remove it, or declare it in the payload schema (its fields: {})", fields.join(", "))));
         }
     }
 }
@@ -146,14 +146,14 @@ fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &Ref, when: Option<&Rule>, problem
         Ref::Param(name) => match cx.param(name) {
             Some(p) => p,
             None => {
-                problems.at(loc, format!("placeholder `{{{var}}}` names no declared param"), format!("declare `{name}` under `params.properties`, or fix the placeholder"));
+                problems.at(loc, format!("placeholder `{{{var}}}` names no declared param"), suggest(name, cx.param_names(), format!("declare `{name}` under `params.properties`, or fix the placeholder")));
                 return;
             }
         },
         Ref::Claim(name) => match cx.claim(name) {
             Some(c) => c,
             None => {
-                problems.at(loc, format!("placeholder `{{{var}}}` names no declared claim"), "declare the claim in cableway.yaml, or fix the placeholder");
+                problems.at(loc, format!("placeholder `{{{var}}}` names no declared claim"), suggest(name, cx.claim_names(), "declare the claim in cableway.yaml, or fix the placeholder"));
                 return;
             }
         },
@@ -165,9 +165,7 @@ fn subscribe_var(cx: &Cx<'_>, loc: &Loc, var: &Ref, when: Option<&Rule>, problem
         };
         problems.at(loc, format!("`{var}` is optional, so the key cannot always be built"), help);
     }
-    if let Some(reason) = key_unsafe_reason(&cx.ir.types, ty) {
-        problems.at(loc, format!("`{var}` is not key-safe: {reason}"), "constrain it with `format: uuid`, an `enum`, an anchored `pattern` over [A-Za-z0-9_-], or integer `minimum`+`maximum`, so no value can inject `:` or `*` into a key");
-    }
+    key_safe(cx, loc, &var.to_string(), ty, "constrain it with `format: uuid`, an `enum`, an anchored `pattern` over [A-Za-z0-9_-], or integer `minimum`+`maximum`, so no value can inject `:` or `*` into a key", problems);
 }
 
 /// Follows `payload.a.b` through the payload type: every step must be a required property
@@ -202,7 +200,7 @@ fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, route:
             None => {
                 let fields: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
                 let here = if depth == 0 { "the payload".to_owned() } else { format!("`{}`", var[..depth + 1].join(".")) };
-                problems.at(loc, format!("`{joined}`: {here} has no field `{seg}`"), format!("use one of its fields ({}), or declare `{seg}` in the payload schema", fields.join(", ")));
+                problems.at(loc, format!("`{joined}`: {here} has no field `{seg}`"), suggest(seg, fields.iter().copied(), format!("use one of its fields ({}), or declare `{seg}` in the payload schema", fields.join(", "))));
                 return all_required;
             }
         }
@@ -212,9 +210,7 @@ fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, route:
     }
     match route {
         Route::Key | Route::Optional => {
-            if let Some(reason) = key_unsafe_reason(types, unwrap_nullable(types, ty, route)) {
-                problems.at(loc, format!("`{joined}` is not key-safe: {reason}"), "route on an id with an anchored `pattern` over [A-Za-z0-9_-], `format: uuid`, an `enum`, or a bounded integer");
-            }
+            key_safe(cx, loc, &joined, unwrap_nullable(types, ty, route), "route on an id with an anchored `pattern` over [A-Za-z0-9_-], `format: uuid`, an `enum`, or a bounded integer", problems);
         }
         Route::Id => {
             if !matches!(TypeBuilder::deref(types, ty), Ty::String { .. } | Ty::Integer { .. } | Ty::Enum { .. }) {
@@ -223,6 +219,43 @@ fn payload_path(cx: &Cx<'_>, loc: &Loc, payload: &Ty, path: &PayloadPath, route:
         }
     }
     all_required
+}
+
+/// Reports that `what` (used in a key at `loc`) is not key-safe. When the cause is written in
+/// a definition (an enum value, a pattern, integer bounds), the problem points there, where the
+/// fix goes, and names the use; `help` is for a type that has no constraint to fix.
+fn key_safe(cx: &Cx<'_>, loc: &Loc, what: &str, ty: &Ty, help: &str, problems: &mut Problems) {
+    let types = &cx.ir.types;
+    let Some(reason) = key_unsafe_reason(types, ty) else { return };
+    // The definition the type stands for, if it is named.
+    let mut def = None;
+    let mut t = ty;
+    while let Ty::Named(n) = t {
+        match types.get(n) {
+            Some(d) => {
+                def = Some(d);
+                t = &d.ty;
+            }
+            None => break,
+        }
+    }
+    let fix = match (t, def) {
+        (Ty::Enum { values, .. }, Some(d)) => values.iter().position(|v| !is_key_safe_literal(v)).map(|i| {
+            let safe: String = values[i].chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+            (d.loc.child("enum").child(&i.to_string()), format!("write the value with letters, digits, `_` and `-` only (e.g. `{safe}`), or key on another field"))
+        }),
+        (Ty::String { pattern: Some(_), .. }, Some(d)) => Some((d.loc.child("pattern"), "anchor the pattern as `^...$` and let it admit only [A-Za-z0-9_-], e.g. `^[A-Za-z0-9_-]{1,64}$`".to_owned())),
+        (Ty::Integer { .. }, Some(d)) => Some((d.loc.clone(), "give the integer both `minimum` and `maximum`".to_owned())),
+        _ => None,
+    };
+    match fix {
+        Some((at, fix)) if at.file != loc.file || !loc.pointer.starts_with(&at.pointer) => {
+            let used = cx.loaded.value_position(loc);
+            problems.at(&at, format!("`{what}` is not key-safe: {reason}; it is used in a key at {}:{}", loc.file, used.line), fix);
+        }
+        Some((_, fix)) => problems.at(loc, format!("`{what}` is not key-safe: {reason}"), fix),
+        None => problems.at(loc, format!("`{what}` is not key-safe: {reason}"), help),
+    }
 }
 
 /// For an optional target, a nullable field counts as absent when null: its inner type.

@@ -295,9 +295,13 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
     let envelope = envelope_fields(&project_loc.child("envelope"), &loaded.project.envelope.0, problems);
 
     let mut channels = Vec::new();
+    let mut wire_names = std::collections::BTreeSet::new();
     for (rel, file) in &loaded.channels {
         let loc = Loc::new(rel.clone(), "");
         let prefix = ident::channel_prefix(&file.channel);
+        if !wire_names.insert(file.channel.to_lowercase()) {
+            tb.repeated_channels.insert(rel.clone());
+        }
         let params = tb.root(&loc.child("params"), &file.params.0, &format!("{prefix}Params"));
         let mut events = Vec::new();
         for (name, spec) in &file.events {

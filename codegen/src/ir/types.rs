@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::diag::{Loc, Problems};
+use crate::diag::{escape_token, nearest, suggest, Loc, Problems};
 use crate::ident;
 use crate::load::refs::{self, Target};
 use crate::load::SourceFile;
@@ -133,6 +133,9 @@ pub struct TypeBuilder<'a> {
     in_progress: BTreeSet<Target>,
     /// Problems found.
     pub problems: Problems,
+    /// Channel files whose wire name repeats an earlier channel's: every type name they
+    /// hoist repeats too, and the names check reports the one cause.
+    pub repeated_channels: BTreeSet<String>,
 }
 
 impl<'a> TypeBuilder<'a> {
@@ -144,7 +147,7 @@ impl<'a> TypeBuilder<'a> {
                 ids.insert(id.to_owned(), rel.clone());
             }
         }
-        TypeBuilder { files, ids, types: BTreeMap::new(), resolved: BTreeMap::new(), in_progress: BTreeSet::new(), problems: Problems::default() }
+        TypeBuilder { files, ids, types: BTreeMap::new(), resolved: BTreeMap::new(), in_progress: BTreeSet::new(), problems: Problems::default(), repeated_channels: BTreeSet::new() }
     }
 
     /// The model `$id` index.
@@ -159,11 +162,31 @@ impl<'a> TypeBuilder<'a> {
     }
 
     /// Resolves a `$ref` written at `loc`.
-    pub fn resolve_ref(&self, loc: &Loc, reference: &str) -> Result<Target, String> {
-        let target = refs::resolve(&loc.file, reference, &self.ids)?;
-        let file = self.files.get(&target.file).ok_or_else(|| format!("`{reference}` points at {} which does not exist", target.file))?;
-        if file.value.pointer(&format!("/$defs/{}", target.name)).is_none() {
-            return Err(format!("{} has no `$defs/{}`", target.file, target.name));
+    ///
+    /// # Errors
+    /// Why it cannot be followed, and the fix (the nearest existing file or definition).
+    pub fn resolve_ref(&self, loc: &Loc, reference: &str) -> Result<Target, (String, String)> {
+        const HELP: &str = "point at an existing `models/<file>.json#/$defs/<Name>` (paths are relative to this file)";
+        let target = refs::resolve(&loc.file, reference, &self.ids).map_err(|reason| (reason, HELP.to_owned()))?;
+        let Some(file) = self.files.get(&target.file) else {
+            // Compared by name only: the shared `models/` and `.json` would let any name look near.
+            let stem = |f: &str| f.rsplit('/').next().unwrap_or(f).trim_end_matches(".json").to_owned();
+            let models: Vec<(String, &str)> = self.files.keys().filter(|f| f.starts_with("models/")).map(|f| (stem(f), f.as_str())).collect();
+            let help = match nearest(&stem(&target.file), models.iter().map(|(s, _)| s.as_str())) {
+                Some(near) => {
+                    // The reference as written, with only its file name changed.
+                    let (doc, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+                    let dir = doc.rsplit_once('/').map_or("", |(dir, _)| dir);
+                    let fixed = format!("{dir}{}{near}.json#{fragment}", if dir.is_empty() { "" } else { "/" });
+                    format!("did you mean `{fixed}`? Otherwise, {HELP}")
+                }
+                None => HELP.to_owned(),
+            };
+            return Err((format!("`{reference}` points at {} which does not exist", target.file), help));
+        };
+        if file.value.pointer(&format!("/$defs/{}", escape_token(&target.name))).is_none() {
+            let defs = file.value.get("$defs").and_then(Value::as_object).into_iter().flat_map(|d| d.keys().map(String::as_str));
+            return Err((format!("{} has no `$defs/{}`", target.file, target.name), suggest(&target.name, defs, HELP)));
         }
         Ok(target)
     }
@@ -183,7 +206,14 @@ impl<'a> TypeBuilder<'a> {
                     "patternProperties" | "propertyNames" => "use `additionalProperties: <schema>` for maps".to_owned(),
                     "prefixItems" | "contains" | "unevaluatedProperties" | "unevaluatedItems" => "use `items` with one schema".to_owned(),
                     "x-fill" => "`x-fill` is only allowed on the envelope in cableway.yaml".to_owned(),
-                    _ => format!("remove `{key}`; the subset is listed in schema/README.md"),
+                    _ => match nearest(key, KEYWORDS.iter().chain(ANNOTATIONS).copied()) {
+                        // A misspelt keyword of the subset, not a keyword outside it.
+                        Some(near) => {
+                            self.problems.at_key(&loc.child(key), format!("unknown keyword `{key}`"), format!("did you mean `{near}`? Otherwise, remove it; the subset is listed in schema/README.md"));
+                            continue;
+                        }
+                        None => format!("remove `{key}`; the subset is listed in schema/README.md"),
+                    },
                 };
                 self.problems.at_key(&loc.child(key), format!("keyword `{key}` is outside the subset that both Rust and TypeScript can express"), help);
             }
@@ -207,8 +237,8 @@ impl<'a> TypeBuilder<'a> {
             }
             return match self.resolve_ref(loc, r) {
                 Ok(t) => self.named_def(t, &loc.child("$ref")),
-                Err(reason) => {
-                    self.problems.at(&loc.child("$ref"), format!("unresolved reference: {reason}"), "point at an existing `models/<file>.json#/$defs/<Name>` (paths are relative to this file)");
+                Err((reason, help)) => {
+                    self.problems.at(&loc.child("$ref"), format!("unresolved reference: {reason}"), help);
                     Ty::Any
                 }
             };
@@ -397,7 +427,7 @@ impl<'a> TypeBuilder<'a> {
     fn hoist(&mut self, loc: &Loc, name: &str, description: Option<&str>, ty: Ty, obj: &serde_json::Map<String, Value>) -> Ty {
         let description = description.map(str::to_owned).or_else(|| obj.get("description").and_then(Value::as_str).map(str::to_owned));
         if let Some(existing) = self.types.get(name) {
-            if existing.loc != *loc {
+            if existing.loc != *loc && !self.repeated_channels.contains(&loc.file) {
                 let other = existing.loc.file.clone();
                 self.problems.at(loc, format!("the type name `{name}` is already used by {other}"), "rename one of them: generated Rust and TypeScript need distinct type names");
             }

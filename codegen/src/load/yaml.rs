@@ -1,4 +1,4 @@
-//! YAML (and JSON, a subset of it) to [`serde_json::Value`], keeping where every node came from.
+//! YAML to [`serde_json::Value`], keeping where every node came from.
 //!
 //! The whole pipeline after loading works on JSON values and JSON pointers; a
 //! [`SourceMap`] turns a pointer back into a line and column for diagnostics. Scalars are
@@ -12,59 +12,21 @@ use serde_json::{Map, Number, Value};
 use crate::diag::escape_token;
 use crate::error::Position;
 
-/// Positions of the nodes of one file, keyed by JSON pointer.
-#[derive(Debug, Clone, Default)]
-pub struct SourceMap {
-    values: BTreeMap<String, Position>,
-    keys: BTreeMap<String, Position>,
-}
+pub use super::source::{ParseError, SourceMap};
 
-impl SourceMap {
-    /// Where the node at `pointer` starts; for a missing node, its nearest ancestor.
-    pub fn value(&self, pointer: &str) -> Position {
-        self.lookup(&self.values, pointer)
-    }
-
-    /// Where the key of the node at `pointer` starts (the value's position for array items).
-    pub fn key(&self, pointer: &str) -> Position {
-        match self.keys.get(pointer) {
-            Some(p) => *p,
-            None => self.value(pointer),
-        }
-    }
-
-    fn lookup(&self, map: &BTreeMap<String, Position>, pointer: &str) -> Position {
-        let mut p = pointer;
-        loop {
-            if let Some(pos) = map.get(p) {
-                return *pos;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Position { line: 1, column: 1 },
-            }
-        }
-    }
-}
-
-/// Why a file could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// Where.
-    pub position: Position,
-    /// What.
-    pub message: String,
-}
+/// The fix for a key written twice, in YAML and in JSON alike.
+pub(super) const DUPLICATE_KEY_HELP: &str = "remove or rename one of the two keys; a mapping cannot repeat a key (the parser would silently keep only one)";
 
 /// Parses one YAML document into a value and its source map.
 pub fn parse(text: &str) -> Result<(Value, SourceMap), ParseError> {
     let mut builder = Builder::default();
     let parser = Parser::new_from_str(text);
     for item in parser {
-        let (event, span) = item.map_err(|e| ParseError {
-            position: Position { line: e.marker().line(), column: e.marker().col() + 1 },
-            message: format!("not valid YAML: {}", e.info()),
-        })?;
+        let (event, span) = item.map_err(|e| ParseError::new(
+            Position { line: e.marker().line(), column: e.marker().col() + 1 },
+            format!("not valid YAML: {}", e.info()),
+            "fix the YAML syntax: indent with spaces, and close every `{`, `[` and quote opened at or before this line",
+        ))?;
         builder.on(event, span)?;
     }
     let value = builder.root.take().unwrap_or(Value::Null);
@@ -106,7 +68,7 @@ impl Builder {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err(ParseError { position: at, message: "a schema file holds exactly one YAML document".into() });
+                    return Err(ParseError::new(at, "a schema file holds exactly one YAML document", "remove this `---` and what follows, or move the second document into a file of its own"));
                 }
             }
             Event::Scalar(text, style, anchor, _) => {
@@ -116,15 +78,15 @@ impl Builder {
                     let Some(Frame::Map { pointer, entries, key: slot, .. }) = self.stack.last_mut() else { unreachable!() };
                     let child = format!("{pointer}/{}", escape_token(&key));
                     if entries.contains_key(&key) {
-                        let first = self.map.keys.get(&child).map(|p| format!(", first written at line {}", p.line)).unwrap_or_default();
-                        return Err(ParseError { position: at, message: format!("duplicate key `{key}`{first}") });
+                        let first = self.map.key_at(&child).map(|p| format!(", first written at line {}", p.line)).unwrap_or_default();
+                        return Err(ParseError::new(at, format!("duplicate key `{key}`{first}"), DUPLICATE_KEY_HELP));
                     }
-                    self.map.keys.insert(child, at);
+                    self.map.set_key(child, at);
                     *slot = Some(key);
                     return Ok(());
                 }
                 let value = scalar(&text, style);
-                self.map.values.insert(pointer, at);
+                self.map.set_value(pointer, at);
                 if anchor > 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
@@ -133,18 +95,18 @@ impl Builder {
             Event::Alias(id) => {
                 let (pointer, is_key) = self.next_pointer();
                 if is_key {
-                    return Err(ParseError { position: at, message: "an alias cannot be a mapping key".into() });
+                    return Err(ParseError::new(at, "an alias cannot be a mapping key", "write the key out as a plain string"));
                 }
-                let value = self.anchors.get(&id).cloned().ok_or_else(|| ParseError { position: at, message: "unknown alias".into() })?;
-                self.map.values.insert(pointer, at);
+                let value = self.anchors.get(&id).cloned().ok_or_else(|| ParseError::new(at, "unknown alias", "define the anchor (`&name`) before this `*name`, or write the value out"))?;
+                self.map.set_value(pointer, at);
                 self.push_value(value);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let (pointer, is_key) = self.next_pointer();
                 if is_key {
-                    return Err(ParseError { position: at, message: "mapping keys must be plain strings".into() });
+                    return Err(ParseError::new(at, "mapping keys must be plain strings", "write the key as a plain string; a list or mapping cannot be a key"));
                 }
-                self.map.values.insert(pointer.clone(), at);
+                self.map.set_value(pointer.clone(), at);
                 let frame = if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq { pointer, items: Vec::new(), anchor }
                 } else {
