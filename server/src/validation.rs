@@ -36,7 +36,7 @@ static VALIDATORS: LazyLock<HashMap<usize, jsonschema::Validator>> = LazyLock::n
                 return;
             }
         };
-        match jsonschema::options().should_validate_formats(true).build(&value) {
+        match jsonschema::options().should_validate_formats(true).with_pattern_options(jsonschema::PatternOptions::regex()).build(&value) {
             Ok(v) => {
                 map.insert(schema.as_ptr() as usize, v);
             }

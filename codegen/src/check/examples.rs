@@ -27,7 +27,7 @@ pub(super) fn check(loaded: &Loaded, problems: &mut Problems) {
             let loc = def_loc.child("examples");
             let schema = bundle::bundle(&loaded.files, &ids, rel, def);
             // A schema that does not compile is reported by the type conversion.
-            let Ok(validator) = jsonschema::options().should_validate_formats(true).build(&schema) else { continue };
+            let Ok(validator) = jsonschema::options().should_validate_formats(true).with_pattern_options(jsonschema::PatternOptions::regex()).build(&schema) else { continue };
             for (i, example) in examples.iter().enumerate() {
                 let errors: Vec<_> = validator.iter_errors(example).collect();
                 let Some(first) = errors.first() else { continue };

@@ -309,7 +309,13 @@ fn files_under(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| Error::Io { action: "listing", path: dir.to_owned(), source })?;
-        let rel = format!("{prefix}/{}", entry.file_name().to_string_lossy());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Hidden files are editors' and tools' (swap files, `.DS_Store`, `.gitkeep`): never
+        // schema, and reporting them would fail `check` while a file is open in an editor.
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = format!("{prefix}/{name}");
         let path = entry.path();
         if path.is_dir() {
             out.extend(files_under(&path, &rel)?);

@@ -168,7 +168,7 @@ fn hint(name: &str) -> String {
 /// Whether `s` matches the ECMA-262 `pattern`, as the server's validator decides it.
 fn matches_pattern(pattern: &str, s: &str) -> bool {
     let schema = json!({ "type": "string", "pattern": pattern });
-    jsonschema::validator_for(&schema).is_ok_and(|v| v.is_valid(&json!(s)))
+    jsonschema::options().with_pattern_options(jsonschema::PatternOptions::regex()).build(&schema).is_ok_and(|v| v.is_valid(&json!(s)))
 }
 
 fn integer(schema: &Value) -> Value {
