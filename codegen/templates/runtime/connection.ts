@@ -188,12 +188,14 @@ export class Connection {
 
   connect(): void {
     const state = this.#status.state;
-    this.#paused = null;
     if (state === "idle" || state === "closed") {
+      this.#paused = null;
       this.#failover.restart();
       this.#token.renewRefresh();
       this.#open();
-    } else if (state === "reconnecting" && this.#retryTimer !== null) {
+    } else if (state === "reconnecting" && this.#ws === null && (this.#retryTimer !== null || this.#paused !== null)) {
+      // Asked to, it tries now, offline or not.
+      this.#paused = null;
       this.#open();
     }
   }
@@ -276,7 +278,21 @@ export class Connection {
   networkUp(): void {
     const wasPaused = this.#paused === "offline";
     if (wasPaused) this.#paused = null;
-    if (this.#status.state === "reconnecting" && this.#ws === null && (wasPaused || this.#retryTimer !== null)) this.#open();
+    if (this.#status.state !== "reconnecting") return;
+    const ws = this.#ws;
+    if (ws !== null && !this.#welcomed) {
+      // A socket opened while the network was down may hang until its stale check: start over.
+      this.#detach();
+      try {
+        ws.close();
+      } catch {
+        // already closed
+      }
+      this.#owner.lost(false);
+      this.#open();
+    } else if (ws === null && (wasPaused || this.#retryTimer !== null)) {
+      this.#open();
+    }
   }
 
   /** The network is gone: no attempt is made (nor counted) until it is back. A live socket is left to the stale check. */

@@ -264,3 +264,30 @@ test('election over the BroadcastChannel (no Web Locks): one leader; when it goe
   assert.ok(clock.now() - gone <= LEADER_TIMEOUT_MS + 2 * CLAIM_MS, `took over after ${clock.now() - gone} ms`)
   for (let t of tabs) t.e.stop()
 })
+
+test('offline pauses the shared connection until online, even while the tabs reattach; online reconnects at once', async () => {
+  let win = new EventTarget()
+  globalThis.window = win
+  globalThis.document = Object.assign(new EventTarget(), { visibilityState: 'visible' })
+  try {
+    let { clock, WS, tabs } = await browser(2)
+    WS.last.accept()
+    await flush(clock)
+    win.dispatchEvent(new Event('offline'))
+    WS.last.drop()
+    // The tabs' sockets are dropped and come back to the hub (50 ms), which waits.
+    await flush(clock, 100)
+    clock.advance(120_000)
+    await flush(clock, 100)
+    assert.equal(WS.sockets.length, 1, 'no attempt while offline')
+    for (let t of tabs) assert.deepEqual([t.client.status.state, t.client.status.reason, t.client.status.retryAt], ['reconnecting', 'offline', null])
+    win.dispatchEvent(new Event('online'))
+    assert.equal(WS.sockets.length, 2, 'online: the attempt starts at once')
+    WS.last.accept()
+    await flush(clock, 50)
+    for (let t of tabs) assert.equal(t.client.status.state, 'connected')
+  } finally {
+    delete globalThis.window
+    delete globalThis.document
+  }
+})

@@ -20,7 +20,10 @@
 import { Connection, type ConnectionOptions, type ConnectionStatus, type WebSocketLike } from "./connection.js";
 import { BusElection, LockElection, type Election, type TabBus, type TabBusConstructor, type TabLocks } from "./election.js";
 import { PROTOCOL_EXT, historyCommand, isJsonObject, type Command, type HistoryRequest } from "./protocol.js";
-import type { Timers } from "./timers.js";
+import type { TimerHandle, Timers } from "./timers.js";
+
+/** How long the hub keeps the connection after its last socket closed, for one that reopens, in ms. */
+const IDLE_GRACE_MS = 1000;
 
 /** What travels on a scope's BroadcastChannel between the tabs' sockets and the hub. */
 type HubMessage =
@@ -192,11 +195,14 @@ export class Hub {
   readonly #peers = new Map<string, boolean>();
   readonly #subs = new Map<string, HubSubscription>();
   #stopped = false;
+  readonly #timers: Timers;
+  #idleTimer: TimerHandle | null = null;
   /** The real socket was lost; its sockets are dropped unless the connection stopped for good at once. */
   #dropping = false;
 
   constructor(options: ConnectionOptions, timers: Timers, Bus: TabBusConstructor, name: string, report: (error: unknown) => void) {
     this.#bus = new Bus(name);
+    this.#timers = timers;
     // The tabs resume through their history, each from what it has seen; a resumed server
     // session would keep subscriptions whose holders the new hub does not know.
     this.#real = new Connection({ ...options, resumeSession: false }, timers, {
@@ -256,14 +262,16 @@ export class Hub {
 
   #open(peer: string): void {
     if (this.#peers.has(peer)) return;
-    this.#peers.set(peer, false);
-    this.#post({ cable: "status", hub: this.id, status: this.#real.status });
-    if (this.#real.welcomed) {
-      this.#accept(peer);
-    } else {
-      // `connect` starts an idle or stopped connection and retries a waiting one at once.
-      this.#real.connect();
+    if (this.#idleTimer !== null) {
+      this.#timers.clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
     }
+    this.#peers.set(peer, false);
+    // A tab's socket starts an idle or stopped connection; one that is on its way is left to it.
+    const state = this.#real.status.state;
+    if (state === "idle" || state === "closed") this.#real.connect();
+    this.#post({ cable: "status", hub: this.id, status: this.#real.status });
+    if (this.#real.welcomed) this.#accept(peer);
   }
 
   #accept(peer: string): void {
@@ -275,8 +283,13 @@ export class Hub {
   #close(peer: string): void {
     if (!this.#peers.delete(peer)) return;
     for (const [identifier, sub] of [...this.#subs]) this.#leave(identifier, sub, peer);
-    // Nobody left to share it with: the connection ends until a tab opens again.
-    if (this.#peers.size === 0) this.#real.logout(() => {});
+    // Nobody left to share it with: the connection ends until a tab opens again, unless one
+    // comes back at once (a tab's socket that was replaced).
+    if (this.#peers.size > 0 || this.#idleTimer !== null) return;
+    this.#idleTimer = this.#timers.setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#peers.size === 0 && !this.#stopped) this.#real.logout(() => {});
+    }, IDLE_GRACE_MS);
   }
 
   #leave(identifier: string, sub: HubSubscription, peer: string): void {
