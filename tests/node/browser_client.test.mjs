@@ -7,6 +7,7 @@
 // - offline (CDP), then online: the reconnect starts within 500 ms of `online`;
 // - 3 tabs → one server connection, every event once in each tab; the leader tab closes →
 //   another takes over, and what is published during the handover reaches each tab once;
+// - the token as the `anycable-token.<jwt>` subprotocol: not in the URL, accepted;
 // - a refused token and a refused Origin show up as such (status and onRejected).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
