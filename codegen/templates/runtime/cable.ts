@@ -16,7 +16,7 @@
 // given several URLs), resubscribes and asks for what it missed; refreshes the token once
 // when the server says it is bad.
 
-import { Connection, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
+import { Connection, sameStatus, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
 import { inBrowser, watchLifecycle } from "./lifecycle.js";
 import { CableClientError } from "./errors.js";
 import { canonicalIdentifier } from "./identifier.js";
@@ -72,9 +72,6 @@ export interface CableOptions extends ConnectionOptions, QueueOptions {
   readonly lifecycle?: boolean;
 }
 
-function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
-  return a.state === b.state && a.protocol === b.protocol && a.attempt === b.attempt && a.reason === b.reason && a.restored === b.restored && a.retryAt === b.retryAt && a.url === b.url;
-}
 
 /**
  * The connection and its subscriptions. `createClient` returns a subclass with one typed

@@ -89,6 +89,11 @@ export interface ConnectionStatus {
   readonly url: string | null;
 }
 
+/** @internal Whether two statuses say the same: listeners hear only changes. */
+export function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
+  return a.state === b.state && a.protocol === b.protocol && a.attempt === b.attempt && a.reason === b.reason && a.restored === b.restored && a.retryAt === b.retryAt && a.url === b.url;
+}
+
 /** @internal What the connection tells the one who owns it. */
 export interface ConnectionOwner {
   /** A frame of the current socket, as received. */
@@ -343,18 +348,7 @@ export class Connection {
   // -------------------------------------------------------------------------------------
 
   #setStatus(next: ConnectionStatus): void {
-    const cur = this.#status;
-    if (
-      cur.state === next.state &&
-      cur.protocol === next.protocol &&
-      cur.attempt === next.attempt &&
-      cur.reason === next.reason &&
-      cur.restored === next.restored &&
-      cur.retryAt === next.retryAt &&
-      cur.url === next.url
-    ) {
-      return;
-    }
+    if (sameStatus(this.#status, next)) return;
     this.#status = next;
     for (const l of [...this.#listeners]) {
       try {
