@@ -109,6 +109,9 @@ pub const RUNTIME_FILES: &[RuntimeFile] = &[
     RuntimeFile { name: "registry.ts", source: include_str!("../templates/runtime/registry.ts"), exports: Exports::NONE },
     RuntimeFile { name: "subscription.ts", source: include_str!("../templates/runtime/subscription.ts"), exports: Exports::NONE },
     RuntimeFile { name: "queue.ts", source: include_str!("../templates/runtime/queue.ts"), exports: Exports::NONE },
+    RuntimeFile { name: "lifecycle.ts", source: include_str!("../templates/runtime/lifecycle.ts"), exports: Exports::NONE },
+    RuntimeFile { name: "election.ts", source: include_str!("../templates/runtime/election.ts"), exports: Exports::NONE },
+    RuntimeFile { name: "tabs.ts", source: include_str!("../templates/runtime/tabs.ts"), exports: Exports::NONE },
     // Reached through the package's `./react` entry point, not its root.
     RuntimeFile { name: "react.ts", source: include_str!("../templates/runtime/react.ts"), exports: Exports::NONE },
 ];

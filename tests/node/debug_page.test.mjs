@@ -11,13 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { args, executablePath } from "./chromium.mjs";
 
 const base = process.env.CABLEWAY_URL;
 const shots = process.env.SCREENSHOT_DIR;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-// What this machine's Chromium needs: no sandbox as root, no GPU, and no background
-// connections (the network is closed; they would fail, many at a time).
-const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 test("the debug page subscribes, publishes through the form and shows what arrives", { timeout: 120_000 }, async () => {
   assert.ok(base, "CABLEWAY_URL is set");

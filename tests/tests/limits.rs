@@ -370,21 +370,28 @@ async fn the_129th_subscription_is_rejected_as_too_many() {
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn only_allowed_origins_may_upgrade() {
+async fn a_refused_origin_is_told_so_and_nothing_else() {
     let s = Server::start_with(Options::default().arg("--origin").arg("https://app.example.com"));
     let url = s.cable_url(Some(&s.token("u1", ACCOUNT, &[])));
     let protocols = ["actioncable-v1-json", "actioncable-unsupported"];
+    let refusal = json!({ "type": "disconnect", "reason": "origin_refused", "reconnect": false });
 
-    let err = Client::connect_with(&url, &protocols, &[("Origin", "https://evil.example.com")]).await.err().expect("a foreign origin is refused");
-    match err.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-        Some(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
-        other => panic!("expected HTTP 403, got {other:?} ({err})"),
-    }
+    // The upgrade completes so a browser can read why; a subscribe sent at once is not
+    // processed: the disconnect frame is the only frame, and the server closes.
+    let mut foreign = Client::connect_with(&url, &protocols, &[("Origin", "https://evil.example.com")]).await.expect("the upgrade completes");
+    assert_eq!(foreign.protocol.as_deref(), Some("actioncable-v1-json"), "a subprotocol is picked, or the browser would drop the socket");
+    foreign.send(&json!({ "command": "subscribe", "identifier": notifications() })).await;
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(10);
+    assert_eq!(foreign.recv_any_until(deadline()).await, Some(refusal.clone()), "the refusal comes first: no welcome");
+    assert_eq!(foreign.close_code(Duration::from_secs(10)).await, Some(1000), "then the close: no confirmation, no ping");
     // Near misses are foreign too.
     for origin in ["http://app.example.com", "https://app.example.com.evil.com", "https://app.example.com:8443"] {
-        let err = Client::connect_with(&url, &protocols, &[("Origin", origin)]).await.err().unwrap_or_else(|| panic!("{origin} accepted"));
-        assert!(matches!(err.downcast_ref::<tokio_tungstenite::tungstenite::Error>(), Some(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status().as_u16() == 403), "{origin}: {err}");
+        let mut c = Client::connect_with(&url, &protocols, &[("Origin", origin)]).await.expect("the upgrade completes");
+        assert_eq!(c.recv_any_until(deadline()).await, Some(refusal.clone()), "{origin}");
     }
+    // No session was started for any of them.
+    let health: Value = reqwest::get(format!("{}/health", s.http())).await.expect("GET /health").json().await.expect("json");
+    assert_eq!(health["connections"], 0, "{health}");
 
     let mut ok = Client::connect_with(&url, &protocols, &[("Origin", "https://app.example.com")]).await.expect("the allowed origin");
     assert_eq!(ok.recv().await, Some(json!({ "type": "welcome" })));

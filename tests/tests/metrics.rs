@@ -100,7 +100,8 @@ async fn counters_match_a_scripted_session_exactly() {
     let mut refused = Client::connect(&s.cable_url(Some(&expired))).await;
     assert_eq!(refused.recv().await.map(|f| f["reason"].clone()), Some(json!("token_expired")));
     let token = s.token("u4", "acc1", &[]);
-    assert!(Client::connect_with(&s.cable_url(Some(&token)), &["actioncable-v1-json"], &[("Origin", "https://evil.example")]).await.is_err(), "a refused Origin gets no upgrade");
+    let mut foreign = Client::connect_with(&s.cable_url(Some(&token)), &["actioncable-v1-json"], &[("Origin", "https://evil.example")]).await.expect("a refused Origin is upgraded to hear why");
+    assert_eq!(foreign.recv().await.map(|f| f["reason"].clone()), Some(json!("origin_refused")));
 
     // Subscriptions: one confirmed, one forbidden (another account), one to no channel.
     c.subscribed(&notifications("acc1")).await;
@@ -116,13 +117,14 @@ async fn counters_match_a_scripted_session_exactly() {
     assert_eq!(s.publish(&json!([notification("acc1", "n3"), invalid])).await.0, 422, "a batch with one invalid member");
     assert_eq!(s.publish(&json!({ "channel": "NotificationChannel", "event": "no_such_event", "payload": {} })).await.0, 404);
 
-    // Frames written: a welcome, two refusals, the confirmation and the channel's
+    // Frames written: a welcome, three refusals (two tokens, one Origin), the confirmation and the channel's
     // on-subscribe message, two rejects, one delivery.
-    let m = settled(&s, |m| total(&m.nonzero("websocket_messages_sent_total")) >= 8.0).await;
+    let m = settled(&s, |m| total(&m.nonzero("websocket_messages_sent_total")) >= 9.0).await;
     assert_eq!(
         m.nonzero("websocket_messages_sent_total"),
         series(&[
-            (r#"websocket_messages_sent_total{channel="",kind="disconnect"}"#, 2.0),
+            // unauthorized, token_expired, origin_refused
+            (r#"websocket_messages_sent_total{channel="",kind="disconnect"}"#, 3.0),
             (r#"websocket_messages_sent_total{channel="",kind="welcome"}"#, 1.0),
             (r#"websocket_messages_sent_total{channel="NotificationChannel",kind="confirm"}"#, 1.0),
             (r#"websocket_messages_sent_total{channel="NotificationChannel",kind="data"}"#, 2.0),

@@ -9,7 +9,8 @@
 //! | test | Node file | what |
 //! |---|---|---|
 //! | `typetests_compile_under_strict` | `typetests/` | `tsc --strict` over a consumer project whose `@ts-expect-error` lines must all be errors |
-//! | `backoff_and_timers_with_a_fake_clock` | `unit.test.mjs` | backoff, stale detection, give-up, token refresh, queue, with a fake clock and socket |
+//! | `backoff_and_timers_with_a_fake_clock` | `unit.test.mjs` | backoff, stale detection, give-up, token refresh, queue, end states, page events, token subprotocol, with a fake clock and socket |
+//! | `tabs_share_one_connection_with_fakes` | `tabs.test.mjs` | tabs of a browser on one socket: ref-counted subscriptions, replies per tab, leader handover from positions, end states, the BroadcastChannel election |
 //! | `failover_across_urls_with_a_fake_clock` | `failover.test.mjs` | a URL list: order, backoff per round, reset by welcome, sid and positions carried, logout |
 //! | `client_against_the_real_server` | `server.test.mjs` | receipt, replies, errors, sharing, drops, offline queue, token refresh, logout, v1 fallback |
 //! | `client_survives_a_server_restart` | `restart.test.mjs` | restart → reconnect, resubscribe, `reject_history` → `onResync`, live again |
@@ -333,6 +334,12 @@ async fn rails_client_alongside() {
     build_package();
     let (_control, env) = start(&[]).await;
     node_test(&["ts_client/interop.test.mjs"], &env).await;
+}
+
+#[tokio::test]
+async fn tabs_share_one_connection_with_fakes() {
+    build_package();
+    node_test(&["ts_client/tabs.test.mjs"], &[]).await;
 }
 
 #[tokio::test]

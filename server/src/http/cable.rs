@@ -1,6 +1,9 @@
 //! `GET /cable`: Origin check, subprotocol negotiation, token extraction, then the upgrade.
-//! Authentication failures still upgrade: browsers cannot read an HTTP 401 on a WebSocket
-//! handshake, so the client learns why from a `disconnect` frame.
+//! Authentication failures and a refused `Origin` still upgrade: browsers cannot read the
+//! HTTP status of a WebSocket handshake, so the client learns why from a `disconnect` frame
+//! (`unauthorized`, `origin_refused`, ... with `reconnect: false`). A refused Origin gets
+//! only that frame and the close: its token is not read, no session is started, nothing it
+//! sends is processed, so a cross-site page learns nothing but the refusal (no CSWSH).
 
 use std::sync::Arc;
 
@@ -12,7 +15,7 @@ use tracing::Instrument;
 use crate::app::App;
 use crate::auth;
 use crate::metrics::{self, ConnectionOutcome};
-use crate::protocol::{self, Dialect};
+use crate::protocol::{self, Dialect, DisconnectReason};
 use crate::session::{self, Handshake};
 use crate::transport::WebSocketUpgrade;
 
@@ -23,9 +26,6 @@ pub enum UpgradeError {
     /// 503: the server is shutting down.
     #[error("draining")]
     Draining,
-    /// 403: the `Origin` is not in the allowed list.
-    #[error("origin not allowed")]
-    OriginNotAllowed,
     /// 503: the node holds `limits.max_connections` already.
     #[error("connection limit reached")]
     ConnectionLimit,
@@ -35,7 +35,6 @@ impl IntoResponse for UpgradeError {
     fn into_response(self) -> Response {
         let (status, text) = match self {
             UpgradeError::Draining => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
-            UpgradeError::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin not allowed"),
             UpgradeError::ConnectionLimit => (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached"),
         };
         (status, text).into_response()
@@ -47,11 +46,16 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     if app.shutdown.is_cancelled() {
         return Err(UpgradeError::Draining);
     }
+    let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
+    let negotiated = protocol::negotiate(offered.iter().copied());
     let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("<invalid>"));
     if !app.config.origin_allowed(origin) {
         tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
         metrics::connection_opened(ConnectionOutcome::OriginRefused);
-        return Err(UpgradeError::OriginNotAllowed);
+        // The browser drops a socket whose server picked none of its offered subprotocols,
+        // so the refusal picks one too, or the page could not read it.
+        let tracker = app.sessions.clone();
+        return Ok(ws.on_upgrade(negotiated.map(|(name, _)| name), move |socket| tracker.track_future(session::refuse(&app, socket, DisconnectReason::OriginRefused))));
     }
     // Checked before the token is verified, the cheapest refusal. Concurrent upgrades may pass
     // the cap by the few that are between this check and their session's start.
@@ -59,8 +63,6 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         metrics::connection_opened(ConnectionOutcome::CapReached);
         return Err(UpgradeError::ConnectionLimit);
     }
-    let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
-    let negotiated = protocol::negotiate(offered.iter().copied());
     let auth = match auth::token_from_request(&uri, &headers) {
         Ok(Some(token)) => app.verifier.verify(&token),
         Ok(None) => Err(auth::AuthError::Missing),
@@ -124,7 +126,6 @@ mod tests {
     #[tokio::test]
     async fn refusals_are_plain_text() {
         assert_eq!(answer(UpgradeError::Draining).await, (503, "draining".to_owned()));
-        assert_eq!(answer(UpgradeError::OriginNotAllowed).await, (403, "origin not allowed".to_owned()));
         assert_eq!(answer(UpgradeError::ConnectionLimit).await, (503, "connection limit reached".to_owned()));
     }
 }

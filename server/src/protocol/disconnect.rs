@@ -33,6 +33,9 @@ pub enum DisconnectReason {
     InvalidUtf8,
     /// The client answered no ping for 2 ping intervals plus the write timeout.
     Unresponsive,
+    /// The browser's `Origin` is not in the allowlist. The upgrade completes only so the
+    /// page can read why (a 403 on a handshake is invisible to it); nothing else happens.
+    OriginRefused,
 }
 
 /// What the client is told when its connection ends.
@@ -67,6 +70,7 @@ impl DisconnectReason {
             DisconnectReason::ProtocolViolation => "protocol_violation",
             DisconnectReason::InvalidUtf8 => "invalid_utf8",
             DisconnectReason::Unresponsive => "unresponsive",
+            DisconnectReason::OriginRefused => "origin_refused",
         }
     }
 
@@ -78,7 +82,8 @@ impl DisconnectReason {
             | DisconnectReason::TokenExpired
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ProtocolViolation
-            | DisconnectReason::InvalidUtf8 => false,
+            | DisconnectReason::InvalidUtf8
+            | DisconnectReason::OriginRefused => false,
             DisconnectReason::Unresponsive
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
@@ -105,7 +110,8 @@ impl DisconnectReason {
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ServerRestart
             | DisconnectReason::ProtocolViolation
-            | DisconnectReason::InvalidUtf8 => false,
+            | DisconnectReason::InvalidUtf8
+            | DisconnectReason::OriginRefused => false,
         }
     }
 
@@ -117,7 +123,8 @@ impl DisconnectReason {
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
-            | DisconnectReason::InsufficientState => Farewell::Disconnect,
+            | DisconnectReason::InsufficientState
+            | DisconnectReason::OriginRefused => Farewell::Disconnect,
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
             DisconnectReason::ProtocolViolation => Farewell::Close { code: 1002, text: "protocol error" },
@@ -132,7 +139,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 12] = [
+    const ALL: [DisconnectReason; 13] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
@@ -145,12 +152,13 @@ mod tests {
         DisconnectReason::ProtocolViolation,
         DisconnectReason::InvalidUtf8,
         DisconnectReason::Unresponsive,
+        DisconnectReason::OriginRefused,
     ];
 
     #[test]
     fn the_reasons_sent_in_a_disconnect_frame_and_their_hints() {
         let sent: Vec<(&str, bool)> = ALL.iter().filter(|r| r.farewell() == Farewell::Disconnect).map(|r| (r.as_str(), r.reconnect())).collect();
-        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true)]);
+        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true), ("origin_refused", false)]);
     }
 
     #[test]

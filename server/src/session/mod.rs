@@ -197,6 +197,17 @@ where
     }
 }
 
+/// A connection refused before any session exists (a foreign `Origin`): only its farewell
+/// is written. Nothing the client sends is read as a command, and no state is created.
+pub fn refuse<IO>(app: &App, io: IO, reason: DisconnectReason) -> impl Future<Output = ()> + Send
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let limits = &app.config.limits;
+    let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
+    finish(conn, goodbye(reason), app.config.timeouts.write_timeout)
+}
+
 /// A new session for an authenticated principal, and its sid (ext protocol).
 fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str) -> (Session, Inbox, Option<String>) {
     let limits = &app.config.limits;

@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { CableClientError, DEFAULT_RECONNECT, QueueFullError, backoffDelay, reconnectPolicy } from '../../../generated/ts/dist/index.js'
+import { CableClient, createClient } from '../../../generated/ts/dist/index.js'
 import { FakeTimers, fakeWebSocket, settle, setup } from './fakes.mjs'
 
 const NOTES = JSON.stringify({ account_id: 'a1', channel: 'NotificationChannel' })
@@ -594,7 +595,7 @@ test('connection: frames go to the owner as received; the owner hears of a loss 
     ['lost', true, 'connected'],
     ['status', 'reconnecting', 'closed'],
     ['status', 'reconnecting', 'closed'],
-    ['status', 'connected', 'closed'],
+    ['status', 'connected', null], // connected again: the reason of the last ending is cleared
     ['lost', true, 'connected'],
     ['stopped', 'invalid_request', 'connected'],
     ['status', 'closed', 'invalid_request'],
@@ -602,4 +603,101 @@ test('connection: frames go to the owner as received; the owner hears of a loss 
     ['status', 'closed', 'disconnected']
   ])
   assert.equal(WS.sockets.at(-1).sent.length, 0, 'nothing is sent after the logout')
+})
+
+const NOTIFY = { name: 'NotificationChannel', events: ['new_notification'], eventKey: 'event', payloadKey: 'payload' }
+
+test('end states: unauthorized (fixed token), origin_refused and gave_up reach the status and every pending onRejected', async () => {
+  for (let [reason, end] of [
+    ['unauthorized', ws => ws.accept('actioncable-v1-ext-json', { type: 'disconnect', reason: 'unauthorized', reconnect: false })],
+    ['origin_refused', ws => ws.accept('actioncable-v1-json', { type: 'disconnect', reason: 'origin_refused', reconnect: false })],
+    ['gave_up', (ws, clock, WS) => {
+      ws.drop()
+      for (let i = 0; i < 3; i++) {
+        clock.advance(clock.nextIn())
+        WS.last.drop()
+      }
+    }],
+  ]) {
+    let { clock, WS, client, states } = setup({ reconnect: { maxAttempts: 3 } })
+    let rejected = []
+    let sub = client.channel(NOTIFY).subscribe({ account_id: 'a1' }, { onRejected: info => rejected.push(info.reason) })
+    end(WS.last, clock, WS)
+    assert.equal(client.status.state, 'closed', reason)
+    assert.equal(client.status.reason, reason)
+    assert.equal(states.at(-1).reason, reason)
+    assert.deepEqual(rejected, [reason], `${reason}: onRejected hears why`)
+    assert.equal(sub.state, 'rejected')
+    await assert.rejects(sub.ready, /rejected/)
+    // connect() tries the subscription again.
+    client.connect()
+    WS.last.accept()
+    assert.equal(client.status.reason, null, 'connected again: no reason')
+    assert.equal(sub.state, 'pending')
+    assert.equal(WS.last.commands('subscribe').length, 1, `${reason}: resubscribed on the new connection`)
+  }
+})
+
+test('the first status is heard by a listener added right after createClient', async () => {
+  let clock = new FakeTimers()
+  let WS = fakeWebSocket(clock)
+  let client = createClient({ url: 'ws://cable.test/cable', token: 't0', WebSocket: WS, timers: clock })
+  let heard = []
+  client.onStateChange(s => heard.push(s.state))
+  await settle()
+  assert.deepEqual(heard, ['connecting'])
+  WS.last.accept()
+  assert.deepEqual(heard, ['connecting', 'connected'])
+  // Later listeners hear only what comes next.
+  let later = []
+  client.onStateChange(s => later.push(s.state))
+  await settle()
+  assert.deepEqual(later, [])
+})
+
+test('network and page: online reconnects at once, offline pauses the backoff, visible checks a stale socket, freeze lets go until resume', () => {
+  // A page's events (lifecycle.ts watches `window` and `document` when both exist).
+  let win = new EventTarget()
+  let doc = Object.assign(new EventTarget(), { visibilityState: 'visible' })
+  globalThis.window = win
+  globalThis.document = doc
+  try {
+    let { clock, WS, client } = setup({ shareConnection: false })
+    WS.last.accept()
+    WS.last.drop()
+    assert.ok(client.status.retryAt > clock.now(), 'waiting on the backoff timer')
+    win.dispatchEvent(new Event('offline'))
+    assert.equal(client.status.retryAt, null, 'offline: no timer')
+    assert.equal(client.status.reason, 'offline')
+    clock.advance(120_000)
+    assert.equal(WS.sockets.length, 1, 'no attempt while offline')
+    win.dispatchEvent(new Event('online'))
+    assert.equal(WS.sockets.length, 2, 'online: the attempt starts at once')
+    WS.last.accept()
+    assert.equal(client.status.state, 'connected')
+    // Hidden, its timers throttled, the stale check did not run; visible again, it runs now.
+    clock.nowMs += 10_000
+    doc.dispatchEvent(new Event('visibilitychange'))
+    assert.equal(client.status.state, 'reconnecting')
+    assert.equal(client.status.reason, 'stale')
+    clock.advance(clock.nextIn())
+    WS.last.accept()
+    // Frozen: the socket goes and nothing retries until resume.
+    doc.dispatchEvent(new Event('freeze'))
+    assert.ok(WS.last.closed)
+    let n = WS.sockets.length
+    clock.advance(120_000)
+    assert.equal(WS.sockets.length, n)
+    doc.dispatchEvent(new Event('resume'))
+    assert.equal(WS.sockets.length, n + 1)
+  } finally {
+    delete globalThis.window
+    delete globalThis.document
+  }
+})
+
+test('tokenTransport: subprotocol puts the token in an anycable-token entry, not in the URL', () => {
+  let { WS } = setup({ tokenTransport: 'subprotocol' })
+  assert.equal(WS.last.url, 'ws://cable.test/cable')
+  assert.deepEqual(WS.last.protocols, ['actioncable-v1-ext-json', 'actioncable-v1-json', 'anycable-token.t0'])
 })

@@ -7,13 +7,19 @@
 // perform/reply queue (`queue.ts`). Each frame is decoded by the protocol and routed here:
 // welcome, ping and disconnect to the connection, the rest to a subscription or the queue.
 //
+// In a browser the tabs of one page share one connection (`tabs.ts`): each tab's client
+// then talks to the hub of the elected tab instead of the server, the same protocol over a
+// BroadcastChannel. The page's lifecycle (`lifecycle.ts`) reaches the connection that holds
+// the socket.
+//
 // Speaks `actioncable-v1-ext-json` (AnyCable's extension: stream positions, `history`,
 // session resume with `sid`) and falls back to `actioncable-v1-json` when the server
 // answers with plain ActionCable. Reconnects with exponential backoff (to the next node when
 // given several URLs), resubscribes and asks for what it missed; refreshes the token once
 // when the server says it is bad.
 
-import { Connection, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
+import { Connection, sameStatus, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
+import { inBrowser, watchLifecycle } from "./lifecycle.js";
 import { CableClientError } from "./errors.js";
 import { canonicalIdentifier } from "./identifier.js";
 import {
@@ -31,6 +37,7 @@ import {
 import { PerformQueue, type QueueOptions } from "./queue.js";
 import { SubscriptionRegistry, type SharedSubscription } from "./registry.js";
 import { SubscriptionHandle } from "./subscription.js";
+import { browserTabApis, randomId, TabShare, tokenPrincipal, type TabApis } from "./tabs.js";
 import { systemTimers, type Timers } from "./timers.js";
 import type { TokenProvider } from "./token.js";
 import type { ChannelApi, ChannelDef, ChannelHandlers, ChannelSpec, ChannelSubscription, ConnectedInfo, PerformOptions } from "./types.js";
@@ -48,7 +55,25 @@ export interface CableOptions extends ConnectionOptions, QueueOptions {
   readonly timers?: Timers;
   /** Errors nobody else hears about: a failing token provider, a handler that threw. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Share one connection among the page's tabs (default: on in a browser with
+   * BroadcastChannel; off in Node). One tab, elected with Web Locks (or over the
+   * BroadcastChannel without them), holds the WebSocket; the others subscribe and perform
+   * through it. `false`: every tab connects on its own.
+   */
+  readonly shareConnection?: boolean;
+  /**
+   * Who the tabs share the connection as: tabs share only with tabs of the same `url` and
+   * scope. Default: the `sub` of a fixed JWT. With a token provider, pass the user's id, or
+   * two users signed in one after the other in the same browser would share.
+   */
+  readonly tabScope?: string;
+  /** The BroadcastChannel and Web Locks to share over. Default the page's; for tests. */
+  readonly tabApis?: TabApis;
+  /** Follow the page's `online`/`offline`, visibility and lifecycle events (default: on in a browser). */
+  readonly lifecycle?: boolean;
 }
+
 
 /**
  * The connection and its subscriptions. `createClient` returns a subclass with one typed
@@ -59,6 +84,11 @@ export class Cable {
   readonly #registry = new SubscriptionRegistry();
   readonly #queue: PerformQueue;
   readonly #report: (error: unknown) => void;
+  readonly #tabs: TabShare | null;
+  readonly #listeners = new Set<(status: ConnectionStatus) => void>();
+  #lastStatus: ConnectionStatus;
+  /** Listeners added in the tick the client was made, not told anything yet: they hear the first status. */
+  #early: Set<(status: ConnectionStatus) => void> | null = null;
 
   constructor(options: CableOptions) {
     const timers = options.timers ?? systemTimers;
@@ -82,17 +112,33 @@ export class Cable {
       historyRejected: (identifier) => this.#registry.get(identifier)?.historyRejected(),
       message: (identifier, position, body) => this.#message(identifier, position, body),
     };
-    this.#connection = new Connection(options, timers, {
+    const apis = options.shareConnection === false ? null : (options.tabApis ?? (inBrowser() ? browserTabApis() : null));
+    this.#tabs = apis === null ? null : new TabShare(options, options.tabScope ?? tokenPrincipal(options.token), timers, apis, this.#report, () => this.#statusChanged());
+    this.#connection = new Connection(this.#tabs === null ? options : this.#tabs.innerOptions(options.staleAfterMs), timers, {
       received: (data) => dispatchFrame(data, frames),
       lost: (wasWelcomed) => this.#lost(wasWelcomed),
-      stopped: (reason) => this.#queue.failWaiting(() => new CableClientError("closed", `the connection is closed (${reason})`)),
+      stopped: (reason) => this.#stopped(reason),
       report: this.#report,
     });
-    this.#queue = new PerformQueue(options, timers, {
+    this.#lastStatus = this.status;
+    this.#connection.onStateChange(() => this.#statusChanged());
+    // Across tabs a `$ref` names the tab too: replies reach every tab, and settle only the perform that sent it.
+    const refPrefix = this.#tabs === null ? "" : `${randomId().slice(0, 8)}.`;
+    this.#queue = new PerformQueue({ ...options, refPrefix }, timers, {
       canSend: (entry) => this.#connection.welcomed && entry.state === "subscribed",
       send: (command) => this.#connection.send(command),
     });
+    if (options.lifecycle !== false) this.#watchLifecycle();
     if (options.autoConnect !== false) this.connect();
+    // What the constructor did is heard by the listeners added before the next tick.
+    this.#early = new Set();
+    const first = this.#lastStatus;
+    void Promise.resolve().then(() => {
+      const early = this.#early;
+      this.#early = null;
+      if (early === null || !sameStatus(first, this.#lastStatus)) return;
+      for (const l of early) if (this.#listeners.has(l)) this.#call(l, first);
+    });
   }
 
   // -------------------------------------------------------------------------------------
@@ -101,12 +147,21 @@ export class Cable {
 
   /** The connection's current status. */
   get status(): ConnectionStatus {
-    return this.#connection.status;
+    const own = this.#connection.status;
+    return this.#tabs === null ? own : this.#tabs.status(own);
   }
 
-  /** Calls `listener` with every new status; returns a function that stops it. */
+  /**
+   * Calls `listener` with every new status; returns a function that stops it. A listener
+   * added right after the client was made (in the same tick) also hears the status it
+   * started with (`connecting`), unless a newer one came first.
+   */
   onStateChange(listener: (status: ConnectionStatus) => void): () => void {
-    return this.#connection.onStateChange(listener);
+    this.#listeners.add(listener);
+    this.#early?.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 
   /** Opens the connection (after `autoConnect: false` or `disconnect()`), or retries now while waiting to reconnect. */
@@ -134,9 +189,10 @@ export class Cable {
     });
   }
 
-  /** Replaces the token or token provider; used from the next connection on. */
+  /** Replaces the token or token provider; used from the next connection on (shared by tabs: while this tab holds it). */
   setToken(token: string | TokenProvider): void {
-    this.#connection.setToken(token);
+    if (this.#tabs === null) this.#connection.setToken(token);
+    else this.#tabs.real?.setToken(token);
   }
 
   /** The typed entry point of one channel: what `createClient`'s channel properties are made of. */
@@ -170,6 +226,59 @@ export class Cable {
   }
 
   // -------------------------------------------------------------------------------------
+  // Status and the page
+  // -------------------------------------------------------------------------------------
+
+  #statusChanged(): void {
+    const next = this.status;
+    if (sameStatus(next, this.#lastStatus)) return;
+    this.#lastStatus = next;
+    this.#early = null;
+    for (const l of [...this.#listeners]) this.#call(l, next);
+  }
+
+  #call(listener: (status: ConnectionStatus) => void, status: ConnectionStatus): void {
+    try {
+      listener(status);
+    } catch (e) {
+      this.#report(e);
+    }
+  }
+
+  /** The page's events go to the connection holding the socket: this tab's, or its hub's while it leads. */
+  #watchLifecycle(): void {
+    const own = this.#connection;
+    const tabs = this.#tabs;
+    watchLifecycle({
+      networkUp: () => (tabs?.real ?? own).networkUp(),
+      networkDown: () => (tabs?.real ?? own).networkDown(),
+      check: () => {
+        tabs?.real?.check();
+        own.check();
+      },
+      suspend: () => {
+        tabs?.suspend();
+        own.suspend();
+      },
+      resume: () => {
+        tabs?.resume();
+        own.resume();
+      },
+      leave: () => {
+        tabs?.leave();
+      },
+    });
+  }
+
+  /** The connection stopped for good: what waits fails, and every subscription not refused yet hears why. */
+  #stopped(reason: string): void {
+    this.#queue.failWaiting(() => new CableClientError("closed", `the connection is closed (${reason})`));
+    for (const entry of this.#registry.snapshot()) {
+      if (entry.state !== "rejected") entry.stop(reason);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
   // Frames
   // -------------------------------------------------------------------------------------
 
@@ -184,7 +293,7 @@ export class Cable {
     for (const entry of this.#registry.snapshot()) {
       // A handler told of a confirmation below may have dropped the connection.
       if (!this.#connection.hasSocket) return;
-      if (entry.state === "rejected") continue;
+      if (entry.state === "rejected" && !entry.retryOnConnect()) continue;
       if (restored.has(entry.key)) {
         // Kept by the server: ask for what was missed, no resubscribe.
         this.#connection.send(historyCommand(entry.key, this.#historyRequest(entry)));

@@ -38,9 +38,18 @@ export interface ConnectionOptions {
    * in order, wrapping around.
    */
   readonly url: string | ReadonlyArray<string>;
-  /** The JWT, or a (possibly async) function that returns it; sent as the `tokenParam` query parameter. */
+  /** The JWT, or a (possibly async) function that returns it; sent as `tokenTransport` says. */
   readonly token?: string | TokenProvider;
-  /** Query parameter carrying the token. Default `token`. */
+  /**
+   * How the token travels: `query` (default) as the `tokenParam` query parameter, or
+   * `subprotocol` as an `anycable-token.<jwt>` entry of `Sec-WebSocket-Protocol`. A query
+   * string ends up in proxy access logs and in the browser's own console errors; the
+   * subprotocol header is logged by few proxies, but it is a header like any other (the
+   * server and every proxy that terminates TLS see it), and headers are size-limited (a
+   * token of several KB may be refused with 431 or a dropped handshake).
+   */
+  readonly tokenTransport?: "query" | "subprotocol";
+  /** Query parameter carrying the token (`tokenTransport: "query"`). Default `token`. */
   readonly tokenParam?: string;
   /** `ext` (default) offers the extended protocol first and falls back to plain ActionCable; `v1` offers only plain ActionCable. */
   readonly protocol?: "ext" | "v1";
@@ -82,6 +91,11 @@ export interface ConnectionStatus {
   readonly url: string | null;
 }
 
+/** @internal Whether two statuses say the same: listeners hear only changes. */
+export function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
+  return a.state === b.state && a.protocol === b.protocol && a.attempt === b.attempt && a.reason === b.reason && a.restored === b.restored && a.retryAt === b.retryAt && a.url === b.url;
+}
+
 /** @internal What the connection tells the one who owns it. */
 export interface ConnectionOwner {
   /** A frame of the current socket, as received. */
@@ -95,6 +109,9 @@ export interface ConnectionOwner {
 }
 
 const noop = (): void => {};
+
+/** The subprotocol entry that carries the token (`tokenTransport: "subprotocol"`): AnyCable's. */
+const TOKEN_SUBPROTOCOL_PREFIX = "anycable-token.";
 
 function withQuery(url: string, params: ReadonlyArray<readonly [string, string]>): string {
   if (params.length === 0) return url;
@@ -128,6 +145,8 @@ export class Connection {
   #lastFrameAt = 0;
   #staleTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
+  /** The network is down (`offline`) or the page suspended: no attempt starts until it is back. */
+  #paused: string | null = null;
 
   constructor(options: ConnectionOptions, timers: Timers, owner: ConnectionOwner) {
     this.#options = options;
@@ -164,6 +183,11 @@ export class Connection {
     return this.#dialect;
   }
 
+  /** The subprotocol the current socket negotiated (`""` without one). */
+  get subprotocol(): string {
+    return this.#ws?.protocol ?? "";
+  }
+
   /** Where a history request starts: the server's clock when known, else ours with 5 s to spare. */
   historySince(): number {
     return this.#serverTime ?? Math.floor(this.#timers.now() / 1000) - 5;
@@ -172,10 +196,13 @@ export class Connection {
   connect(): void {
     const state = this.#status.state;
     if (state === "idle" || state === "closed") {
+      this.#paused = null;
       this.#failover.restart();
       this.#token.renewRefresh();
       this.#open();
-    } else if (state === "reconnecting" && this.#retryTimer !== null) {
+    } else if (state === "reconnecting" && this.#ws === null && (this.#retryTimer !== null || this.#paused !== null)) {
+      // Asked to, it tries now, offline or not.
+      this.#paused = null;
       this.#open();
     }
   }
@@ -236,7 +263,8 @@ export class Connection {
     const reconnected = this.#everWelcomed;
     this.#everWelcomed = true;
     this.#sid = this.#dialect === "ext" ? sid : null;
-    this.#setStatus({ state: "connected", protocol: this.#dialect, attempt: 0, reason: this.#status.reason, restored, retryAt: null, url: this.#failover.url });
+    // A reason is about an ending; connected again, there is none.
+    this.#setStatus({ state: "connected", protocol: this.#dialect, attempt: 0, reason: null, restored, retryAt: null, url: this.#failover.url });
     return reconnected;
   }
 
@@ -250,22 +278,79 @@ export class Connection {
   }
 
   // -------------------------------------------------------------------------------------
+  // What the platform says (the browser's `online`, `offline`, page lifecycle)
+  // -------------------------------------------------------------------------------------
+
+  /** The network is back: a connection waiting to retry (or paused offline) tries now. */
+  networkUp(): void {
+    const wasPaused = this.#paused === "offline";
+    if (wasPaused) this.#paused = null;
+    if (this.#status.state !== "reconnecting") return;
+    const ws = this.#ws;
+    if (ws !== null && !this.#welcomed) {
+      // A socket opened while the network was down may hang until its stale check: start over.
+      this.#detach();
+      try {
+        ws.close();
+      } catch {
+        // already closed
+      }
+      this.#owner.lost(false);
+      this.#open();
+    } else if (ws === null && (wasPaused || this.#retryTimer !== null)) {
+      this.#open();
+    }
+  }
+
+  /** The network is gone: no attempt is made (nor counted) until it is back. A live socket is left to the stale check. */
+  networkDown(): void {
+    if (this.#paused !== null) return;
+    this.#paused = "offline";
+    if (this.#retryTimer !== null) this.#pause("offline");
+  }
+
+  /** The page is visible again: a socket silent for longer than the stale window is dropped now (timers of hidden pages are throttled); a waiting retry goes now. */
+  check(): void {
+    if (this.#ws !== null) {
+      if (this.#timers.now() - this.#lastFrameAt >= this.#staleAfterMs) this.#lost("stale", null);
+    } else if (this.#status.state === "reconnecting" && this.#retryTimer !== null) {
+      this.#open();
+    }
+  }
+
+  /** The page is frozen or hidden for the back/forward cache: the socket is closed, nothing retries until {@link resume}. */
+  suspend(): void {
+    if (this.#status.state === "idle" || this.#status.state === "closed") return;
+    this.#paused = "suspended";
+    const ws = this.#ws;
+    const wasWelcomed = this.#welcomed;
+    this.#detach();
+    this.#generation++;
+    this.#clearRetry();
+    if (ws !== null) {
+      try {
+        ws.close(1000, "suspended");
+      } catch {
+        // already closed
+      }
+      this.#owner.lost(wasWelcomed);
+    }
+    this.#pause("suspended");
+  }
+
+  /** The page is back from {@link suspend}: connects at once. */
+  resume(): void {
+    if (this.#paused !== "suspended") return;
+    this.#paused = null;
+    if (this.#status.state === "reconnecting" && this.#ws === null) this.#open();
+  }
+
+  // -------------------------------------------------------------------------------------
   // The socket's life
   // -------------------------------------------------------------------------------------
 
   #setStatus(next: ConnectionStatus): void {
-    const cur = this.#status;
-    if (
-      cur.state === next.state &&
-      cur.protocol === next.protocol &&
-      cur.attempt === next.attempt &&
-      cur.reason === next.reason &&
-      cur.restored === next.restored &&
-      cur.retryAt === next.retryAt &&
-      cur.url === next.url
-    ) {
-      return;
-    }
+    if (sameStatus(this.#status, next)) return;
     this.#status = next;
     for (const l of [...this.#listeners]) {
       try {
@@ -313,6 +398,7 @@ export class Connection {
     }
     const url = this.#socketUrl(token);
     const protocols = offeredProtocols(this.#options.protocol);
+    if (token !== null && this.#options.tokenTransport === "subprotocol") protocols.push(`${TOKEN_SUBPROTOCOL_PREFIX}${token}`);
     let ws: WebSocketLike;
     try {
       ws = new Impl(url, protocols);
@@ -353,7 +439,7 @@ export class Connection {
   /** The URL of the next socket: the current URL of the list, the token and, to resume the session, the sid. */
   #socketUrl(token: string | null): string {
     const query: Array<readonly [string, string]> = [];
-    if (token !== null) query.push([this.#options.tokenParam ?? "token", token]);
+    if (token !== null && this.#options.tokenTransport !== "subprotocol") query.push([this.#options.tokenParam ?? "token", token]);
     if (this.#sid !== null && this.#options.resumeSession !== false && this.#options.protocol !== "v1") query.push(["sid", this.#sid]);
     return withQuery(this.#failover.url, query);
   }
@@ -382,6 +468,13 @@ export class Connection {
         this.#armStale();
       }
     }, Math.max(0, due));
+  }
+
+  /** Waits, without a timer, for the network or the page to come back. */
+  #pause(reason: string): void {
+    this.#clearRetry();
+    this.#generation++;
+    this.#setStatus({ ...this.#status, state: "reconnecting", protocol: null, reason, restored: false, retryAt: null });
   }
 
   #clearRetry(): void {
@@ -427,6 +520,10 @@ export class Connection {
   /** Waits, then tries the next URL; or gives up. */
   #scheduleReconnect(reason: string): void {
     this.#clearRetry();
+    if (this.#paused !== null) {
+      this.#pause(this.#paused);
+      return;
+    }
     const delay = this.#failover.next();
     if (delay === null) {
       this.#close("gave_up");

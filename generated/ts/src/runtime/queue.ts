@@ -17,6 +17,8 @@ export interface QueueOptions {
   readonly offlineQueueLimit?: number;
   /** How long a sent `perform` waits for its reply, in ms. Default 30000. */
   readonly replyTimeoutMs?: number;
+  /** @internal Prefix of every `$ref` (tabs sharing a connection each have their own). */
+  readonly refPrefix?: string;
 }
 
 /** @internal What the queue needs of the connection. */
@@ -48,17 +50,19 @@ export class PerformQueue {
   /** Sent, waiting for the reply, by ref. */
   readonly #inFlight = new Map<string, Outgoing>();
   #nextRef = 0;
+  readonly #refPrefix: string;
 
   constructor(options: QueueOptions, timers: Timers, link: QueueLink) {
     this.#link = link;
     this.#timers = timers;
     this.#limit = options.offlineQueueLimit ?? 100;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? 30000;
+    this.#refPrefix = options.refPrefix ?? "";
   }
 
   /** Sends `action` on `entry` now if it can go out, else queues it; resolves with the reply's data. */
   perform(entry: SharedSubscription, action: string, request: unknown, options: PerformOptions | undefined): Promise<unknown> {
-    const ref = String(++this.#nextRef);
+    const ref = `${this.#refPrefix}${++this.#nextRef}`;
     const body = performBody(action, request, ref);
     return new Promise((resolve, reject) => {
       const out: Outgoing = {

@@ -32,6 +32,8 @@ export class SharedSubscription {
   everConfirmed = false;
   /** The last position seen of each stream. */
   readonly positions = new Map<string, Position>();
+  /** Rejected because the connection stopped, not by the server. */
+  #stoppedByConnection = false;
 
   constructor(key: string, def: ChannelDef<ChannelSpec>, params: object) {
     this.key = key;
@@ -59,9 +61,27 @@ export class SharedSubscription {
     }
   }
 
+  /**
+   * The connection stopped for good (`unauthorized`, `origin_refused`, `gave_up`): the
+   * subscribers hear it as a rejection with that reason; the next connection tries again.
+   */
+  stop(reason: string): void {
+    this.#stoppedByConnection = true;
+    this.reject(reason);
+  }
+
+  /** Whether a new connection should try again: the rejection was the connection's, not the server's. */
+  retryOnConnect(): boolean {
+    if (!this.#stoppedByConnection) return false;
+    this.#stoppedByConnection = false;
+    this.retry();
+    return true;
+  }
+
   /** A new subscriber after a rejection: try again. */
   retry(): void {
     this.state = "pending";
+    this.#stoppedByConnection = false;
     for (const h of this.handles) h._notifyState();
   }
 
