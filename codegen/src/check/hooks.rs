@@ -37,7 +37,7 @@ pub(super) fn check(ir: &Ir, problems: &mut Problems) {
             // A channel's own default hook may be declared again, unchanged: that only documents it.
             let own_default = hook.name == hook_name(ch) && hook.params.is_empty();
             if let Some(owner) = taken.get(&hook.name).filter(|_| !own_default) {
-                let fix = if hook.name == hook_name(ch) { "fix no params under this name, or choose another name" } else { "choose another name" };
+                let fix = if hook.name == hook_name(ch) { "declare the default hook without `params`, or give this hook another name" } else { "give the hook another name" };
                 problems.at(&loc.child("name"), format!("hook name `{}` is taken by {owner}", hook.name), fix);
             }
             let properties = ch.params_schema.get("properties").and_then(Value::as_object);
