@@ -14,6 +14,7 @@
 //! | `client_against_the_real_server` | `server.test.mjs` | receipt, replies, errors, sharing, drops, offline queue, token refresh, logout, v1 fallback |
 //! | `client_survives_a_server_restart` | `restart.test.mjs` | restart → reconnect, resubscribe, `reject_history` → `onResync`, live again |
 //! | `react_hooks_subscribe_while_mounted` | `react.test.mjs` | `CableProvider`, `useCable`, a channel hook, with react-test-renderer |
+//! | `seed_api_use_websocket_and_named_hooks` | `seed_hooks.test.mjs` | the seed frontend's `useWebSocket()` and the schema's named hooks, with react-test-renderer |
 //! | `rails_client_alongside` | `interop.test.mjs` | `@rails/actioncable` and this client on the same stream at once |
 //! | `fails_over_to_the_next_node` | `follow.mjs` | two real nodes; the first is SIGKILLed; the client moves to the second, resubscribes, receives |
 
@@ -326,6 +327,13 @@ async fn react_hooks_subscribe_while_mounted() {
     build_package();
     let (_control, env) = start(&[]).await;
     node_test(&["ts_client/react.test.mjs"], &env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_api_use_websocket_and_named_hooks() {
+    build_package();
+    let (_control, env) = start(&[]).await;
+    node_test(&["ts_client/seed_hooks.test.mjs"], &env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
