@@ -114,7 +114,7 @@ pub const RUNTIME_FILES: &[RuntimeFile] = &[
 ];
 
 /// What the generated `client.ts` hands to the package root.
-pub const CLIENT_EXPORTS: Exports = Exports { values: &["CableClient", "createClient"], types: &[] };
+pub const CLIENT_EXPORTS: Exports = Exports { values: &["CableClient", "createCable", "createClient"], types: &[] };
 
 /// Names the generated `./react` entry exports besides the channel hooks; no named hook may
 /// take one of these.
