@@ -119,6 +119,39 @@ pub struct ChannelFile {
     /// Names removed in the past that must never be used again.
     #[serde(default)]
     pub reserved: Reserved,
+    /// What the generated client offers for this channel beyond its defaults.
+    #[serde(default, skip_serializing_if = "ClientSpec::is_empty")]
+    pub client: ClientSpec,
+}
+
+/// `client:` of a channel file: extras of the generated TypeScript client.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Named React hooks of the `./react` entry, each subscribing to this channel with some
+    /// params fixed (e.g. the seed frontend's `useRalphLoopChannel`: `type: ralph_loop`).
+    #[serde(default)]
+    pub hooks: Vec<HookSpec>,
+}
+
+impl ClientSpec {
+    fn is_empty(&self) -> bool {
+        self.hooks.is_empty()
+    }
+}
+
+/// One named hook: `name(params, handlers)` subscribes with `params` plus the fixed ones.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    /// The hook's name: `use` then UpperCamelCase, e.g. `useRalphLoopChannel`.
+    pub name: String,
+    /// What a component uses it for (the hook's doc comment).
+    #[serde(default)]
+    pub description: String,
+    /// Params the hook fixes, by param name; the caller passes the others.
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
 }
 
 /// What the server does with identifier keys the params schema does not declare.

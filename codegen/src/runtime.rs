@@ -117,7 +117,16 @@ pub const RUNTIME_FILES: &[RuntimeFile] = &[
 ];
 
 /// What the generated `client.ts` hands to the package root.
-pub const CLIENT_EXPORTS: Exports = Exports { values: &["CableClient", "createClient"], types: &[] };
+pub const CLIENT_EXPORTS: Exports = Exports { values: &["CableClient", "createCable", "createClient"], types: &[] };
+
+/// Names the generated `./react` entry exports besides the channel hooks; no named hook may
+/// take one of these.
+pub const REACT_EXPORTS: &[&str] = &["CableProvider", "useCable", "useCableClient", "useChannel", "useWebSocket", "useWebSocketOf"];
+
+/// A channel's default hook in the `./react` entry: `useAiOrchestrationChannel`.
+pub fn default_hook_name(prefix: &str) -> String {
+    format!("use{prefix}Channel")
+}
 
 /// Names the generated `index.ts` declares itself.
 pub const INDEX_NAMES: &[&str] = &["CHANNEL_NAMES", "ChannelName", "SCHEMA_VERSION"];
@@ -194,6 +203,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), n, "a name is listed twice");
-        assert_eq!(n, 54);
+        assert_eq!(n, 55);
     }
 }

@@ -402,7 +402,7 @@ fn print_dev_banner(app: &crate::app::App, addr: std::net::SocketAddr) -> anyhow
         "payload": { "id": "n1", "account_id": "dev-account", "notification_type": "dev.hello", "title": "Hello",
                      "message": "Published with curl", "severity": "info", "read": false, "created_at": "2026-01-01T00:00:00Z" }
     });
-    println!("cableway dev mode: embedded defaults, no Redis, tokens signed with a random HS256 key");
+    println!("cableway dev mode: embedded defaults, no Redis, tokens signed with {}", app.config.jwt_key_source);
     println!();
     println!("  dev token (sub dev-user, account dev-account, admin.access, 8 h):");
     println!("    {token}");

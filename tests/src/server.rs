@@ -25,6 +25,8 @@ pub struct Server {
     pub log_path: PathBuf,
     /// Where its `/metrics` listener is, when it has one (`--metrics-bind`).
     pub metrics_addr: Option<SocketAddr>,
+    /// What it printed on stdout so far (the dev banner, the listening line).
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// How to start a server.
@@ -95,10 +97,16 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn cableway serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = printed.clone();
         std::thread::spawn(move || {
             // The metrics line, when there is one, comes before the listening line.
             let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(mut all) = sink.lock() {
+                    all.push_str(&line);
+                    all.push('\n');
+                }
                 if let Some(rest) = line.strip_prefix("metrics on http://") {
                     metrics = rest.strip_suffix("/metrics").map(str::to_owned);
                 }
@@ -115,7 +123,12 @@ impl Server {
                 panic!("server did not start; log:\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
             }
         };
-        Server { child: Some(child), addr, secret, publisher_key, log_path, metrics_addr }
+        Server { child: Some(child), addr, secret, publisher_key, log_path, metrics_addr, stdout: printed }
+    }
+
+    /// What the server printed on stdout up to its listening line (and since).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Signs claims with the server's key.

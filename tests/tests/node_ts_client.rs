@@ -15,6 +15,8 @@
 //! | `client_against_the_real_server` | `server.test.mjs` | receipt, replies, errors, sharing, drops, offline queue, token refresh, logout, v1 fallback |
 //! | `client_survives_a_server_restart` | `restart.test.mjs` | restart → reconnect, resubscribe, `reject_history` → `onResync`, live again |
 //! | `react_hooks_subscribe_while_mounted` | `react.test.mjs` | `CableProvider`, `useCable`, a channel hook, with react-test-renderer |
+//! | `seed_api_use_websocket_and_named_hooks` | `seed_hooks.test.mjs` | the seed frontend's `useWebSocket()` and the schema's named hooks, with react-test-renderer |
+//! | `bundles_carry_only_what_is_used` | `bundle_sizes.mjs` | esbuild bundles (one channel, all, the react entry): sizes reported, the one-channel bundle names no other channel |
 //! | `rails_client_alongside` | `interop.test.mjs` | `@rails/actioncable` and this client on the same stream at once |
 //! | `fails_over_to_the_next_node` | `follow.mjs` | two real nodes; the first is SIGKILLed; the client moves to the second, resubscribes, receives |
 
@@ -330,6 +332,13 @@ async fn react_hooks_subscribe_while_mounted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_api_use_websocket_and_named_hooks() {
+    build_package();
+    let (_control, env) = start(&[]).await;
+    node_test(&["ts_client/seed_hooks.test.mjs"], &env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rails_client_alongside() {
     build_package();
     let (_control, env) = start(&[]).await;
@@ -405,6 +414,36 @@ async fn fails_over_to_the_next_node() {
     assert_eq!(published, [json!("on-a"), json!("on-b")], "each event once:\n{}", f.dump());
     assert!(f.of("error").is_empty(), "no error reported:\n{}", f.dump());
     assert!(!a.logs().contains(&token) && !b.logs().contains(&token) && !f.dump().contains(&token), "the token is in no log");
+}
+
+/// Bundles the built package as an app would (esbuild, minified) and reports the sizes in
+/// target/bundle-sizes.jsonl and on stdout; only tree-shaking is asserted, never a size.
+#[test]
+fn bundles_carry_only_what_is_used() {
+    build_package();
+    let pkg: Value = serde_json::from_str(&std::fs::read_to_string(package_dir().join("package.json")).unwrap()).unwrap();
+    assert_eq!(pkg["sideEffects"], false, "bundlers may drop the modules an app does not use");
+    assert!(node_dir().join("node_modules/esbuild/package.json").exists(), "esbuild is not installed: run `bash tests/run.sh` (or `npm ci` in tests/node)");
+    let target = repo_root().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let report = target.join("bundle-sizes.jsonl");
+    let _ = std::fs::remove_file(&report);
+    let out = Command::new("node").arg("bundle_sizes.mjs").current_dir(node_dir()).env("REPORT", &report).output().expect("run node");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{text}");
+    assert!(out.status.success(), "{text}");
+    let rows: Vec<Value> = std::fs::read_to_string(&report).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let row = |name: &str| rows.iter().find(|r| r["bundle"] == name).unwrap_or_else(|| panic!("no {name} row in {rows:?}")).clone();
+    assert_eq!(row("one-channel")["channels"], 1, "{text}");
+    assert_eq!(row("all-channels")["channels"].as_u64(), Some(crate_channel_count()), "{text}");
+    for r in &rows {
+        assert!(r["gzipped"].as_u64() < r["minified"].as_u64() && r["minified"].as_u64() <= r["raw"].as_u64(), "{r}");
+    }
+}
+
+/// The channels of the schema (one module each under generated/ts/src/channels).
+fn crate_channel_count() -> u64 {
+    std::fs::read_dir(package_dir().join("src/channels")).unwrap().count() as u64
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod coherence;
 mod examples;
+mod hooks;
 mod names;
 mod params;
 mod rules;
@@ -23,6 +24,7 @@ pub fn run(ir: &Ir, loaded: &Loaded, problems: &mut Problems) {
     claims_shape(ir, problems);
     params::claims(ir, problems);
     names::check(ir, loaded, problems);
+    hooks::check(ir, problems);
     examples::check(loaded, problems);
     for ch in &ir.channels {
         let cx = Cx { ir, ch, loaded };

@@ -126,6 +126,19 @@ pub struct ChannelIr {
     pub history: History,
     /// Names that must not come back.
     pub reserved: Reserved,
+    /// Named React hooks declared for it (`client.hooks`), in file order.
+    pub hooks: Vec<HookIr>,
+}
+
+/// A named React hook: the channel with some params fixed.
+#[derive(Debug, Clone)]
+pub struct HookIr {
+    /// `useRalphLoopChannel`.
+    pub name: String,
+    /// Its doc.
+    pub description: String,
+    /// The fixed params, by name.
+    pub params: BTreeMap<String, Value>,
 }
 
 /// A subscribe-side stream.
@@ -414,6 +427,7 @@ pub fn build(loaded: &Loaded, problems: &mut Problems) -> Ir {
             actions,
             history: file.history.unwrap_or(loaded.project.defaults.history),
             reserved: file.reserved.clone(),
+            hooks: file.client.hooks.iter().map(|h| HookIr { name: h.name.clone(), description: h.description.clone(), params: h.params.clone() }).collect(),
         });
     }
     channels.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,5 +1,6 @@
-// React bindings: a provider for the one client, the connection status, and a hook that
-// subscribes while a component is mounted. Imported only by the `./react` entry point, so
+// React bindings: a provider for the one client, the connection status, a hook that
+// subscribes while a component is mounted, and `useWebSocket`, the ActionCable-style API of
+// the Rails frontend this client replaces. Imported only by the `./react` entry point, so
 // the main entry point works without React.
 
 import { createContext, createElement, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
@@ -10,6 +11,7 @@ import { CableClientError } from "./errors.js";
 import { canonicalIdentifier } from "./identifier.js";
 import type {
   ActionNameOf,
+  AnyEnvelopeOf,
   ChannelDef,
   ChannelHandlers,
   ChannelSpec,
@@ -110,4 +112,92 @@ export function useChannel<S extends ChannelSpec>(def: ChannelDef<S>, params: S[
     [sub],
   );
   return { state: current === null ? "idle" : current.state, subscription: sub, perform, tryPerform };
+}
+
+/** What `useWebSocket().subscribe` takes: channel `N` by wire name, its params and callbacks. */
+export interface WebSocketSubscribeOptions<N extends string, S extends ChannelSpec> {
+  readonly channel: N;
+  readonly params: S["params"];
+  /** Every known event of the channel: `switch (message.event)` is exhaustive. */
+  readonly onMessage?: (message: AnyEnvelopeOf<S>) => void;
+  /** The subscription failed: `rejected` (with the server's reason), or `closed` when the client gave up. */
+  readonly onError?: (error: CableClientError) => void;
+}
+
+/** What `useWebSocket().sendMessage` takes: action `A` of channel `N`, performed on the subscription with `params`. */
+export interface WebSocketMessage<N extends string, S extends ChannelSpec, A extends ActionNameOf<S>> {
+  readonly channel: N;
+  readonly params: S["params"];
+  readonly action: A;
+  readonly data: RequestOf<S, A>;
+  readonly timeoutMs?: number;
+}
+
+/** What `useWebSocket()` returns; `subscribe` and `sendMessage` keep their identity while the client does. */
+export interface WebSocketApi<M extends { readonly [N in keyof M]: ChannelSpec }> {
+  /** The connection is up (status `connected`). */
+  readonly isConnected: boolean;
+  /** The whole connection status. */
+  readonly status: ConnectionStatus;
+  /** Subscribes (shared with every other subscriber of the same channel and params); returns the unsubscribe. */
+  subscribe<N extends keyof M & string>(options: WebSocketSubscribeOptions<N, M[N]>): () => void;
+  /** Performs an action and resolves with its typed reply; subscribes for the time of the request when nothing else has. */
+  sendMessage<N extends keyof M & string, A extends ActionNameOf<M[N]>>(message: WebSocketMessage<N, M[N], A>): Promise<ReplyOf<M[N], A>>;
+}
+
+/**
+ * `useWebSocket()` over the channels of `defs` (by wire name); the generated `./react` entry
+ * passes every channel of the schema.
+ */
+export function useWebSocketOf<M extends { readonly [N in keyof M]: ChannelSpec }>(defs: { readonly [N in keyof M]: ChannelDef<M[N]> }): WebSocketApi<M> {
+  const client = useCableClient();
+  const status = useCable();
+  const defOf = (channel: string): ChannelDef<ChannelSpec> => {
+    const def = (defs as { readonly [name: string]: ChannelDef<ChannelSpec> | undefined })[channel];
+    if (def === undefined) throw new TypeError(`useWebSocket: no channel ${JSON.stringify(channel)} in this client (a wire name such as ${JSON.stringify(Object.keys(defs)[0] ?? "")})`);
+    return def;
+  };
+  const subscribe = useCallback(
+    (options: { readonly channel: string; readonly params: object; readonly onMessage?: (message: unknown) => void; readonly onError?: (error: CableClientError) => void }): (() => void) => {
+      let released = false;
+      const report = (error: CableClientError): void => {
+        if (!released) options.onError?.(error);
+      };
+      const sub = client.subscribe(defOf(options.channel), options.params, {
+        onMessage: (message) => {
+          if (!released) options.onMessage?.(message);
+        },
+        onRejected: ({ reason }) => report(new CableClientError("rejected", `the server rejected the subscription${reason === null ? "" : ` (${reason})`}`)),
+      });
+      // `rejected` came through onRejected; this reports the client closing before a confirmation.
+      sub.ready.catch((error: unknown) => {
+        if (error instanceof CableClientError && error.code !== "rejected" && error.code !== "unsubscribed") report(error);
+      });
+      return () => {
+        released = true;
+        sub.unsubscribe();
+      };
+    },
+    // `defs` is a module constant.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client],
+  );
+  const sendMessage = useCallback(
+    async (message: { readonly channel: string; readonly params: object; readonly action: string; readonly data: unknown; readonly timeoutMs?: number }): Promise<unknown> => {
+      // The types of `WebSocketApi` tie the action and its data to the channel; here they are loose.
+      const sub = client.subscribe(defOf(message.channel), message.params, {}) as unknown as Pick<ChannelSubscription<ChannelSpec>, "unsubscribe"> & {
+        perform(action: string, request: unknown, options: PerformOptions): Promise<unknown>;
+      };
+      try {
+        const options: PerformOptions = message.timeoutMs === undefined ? {} : { timeoutMs: message.timeoutMs };
+        return await sub.perform(message.action, message.data, options);
+      } finally {
+        sub.unsubscribe();
+      }
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client],
+  );
+  // The implementations are the loose form of the typed signatures.
+  return { isConnected: status.state === "connected", status, subscribe, sendMessage } as unknown as WebSocketApi<M>;
 }

@@ -89,3 +89,18 @@ export class CableClient extends Cable {
 export function createClient(options: CableOptions): CableClient {
   return new CableClient(options);
 }
+
+/**
+ * Creates a client that knows no channel by itself: each channel comes with its use
+ * (`cable.channel(Mission.CHANNEL).subscribe(params, handlers)`), so a bundler keeps only the
+ * channels the app imports. Otherwise the same as `createClient`.
+ *
+ * ```ts
+ * import { createCable, Mission } from "@cableway/client";
+ * const cable = createCable({ url: "wss://example.com/cable", token: () => auth.freshToken() });
+ * cable.channel(Mission.CHANNEL).subscribe({ type: "mission", id: missionId }, { status_changed: (p) => show(p) });
+ * ```
+ */
+export function createCable(options: CableOptions): Cable {
+  return new Cable(options);
+}

@@ -59,7 +59,7 @@ export type ChannelName = (typeof CHANNEL_NAMES)[number];
 /** Version of the schema set these types were generated from. */
 export const SCHEMA_VERSION = "1.0.0";
 
-export { CableClient, createClient } from "./client.js";
+export { CableClient, createCable, createClient } from "./client.js";
 export { Cable, PROTOCOL_EXT, PROTOCOL_V1 } from "./runtime/cable.js";
 export type { CableOptions, ConnectionState, ConnectionStatus, TokenProvider, TokenRequest, WebSocketConstructor, WebSocketLike } from "./runtime/cable.js";
 export { ActionError, CableClientError, QueueFullError } from "./runtime/errors.js";

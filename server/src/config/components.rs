@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::auth::AuthConfig;
 use super::backend::BackendConfig;
+use super::dev_key::JwtKeySource;
 use super::limits::Limits;
 use super::observability::Observability;
 use super::rails::RailsConfig;
@@ -43,6 +44,9 @@ pub struct Config {
     /// values).
     #[serde(skip)]
     pub generated: Vec<&'static str>,
+    /// Where the JWT key comes from (the dev banner says it).
+    #[serde(skip)]
+    pub jwt_key_source: JwtKeySource,
     /// What to warn about at startup: `CABLEWAY_*` variables that are no setting.
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::args::{KeyArgs, ServeArgs};
 use super::auth::{AuthConfig, MIN_SECRET_BYTES, SECRET_HINT};
 use super::components::Config;
+use super::dev_key::{self, JwtKeySource};
 use super::error::ConfigError;
 use super::layers::{self, Layer};
 use super::registry;
@@ -41,7 +42,9 @@ impl Config {
 }
 
 fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-    let (figment, warnings) = layered(args, env)?;
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let var = |name: &str| env.iter().rev().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone());
+    let (figment, warnings) = layered(args, env.iter().cloned())?;
     let mut config = Config {
         server: extract(&figment, None)?,
         backend: extract(&figment, None)?,
@@ -52,14 +55,33 @@ fn load(args: &ServeArgs, env: impl IntoIterator<Item = (String, String)>) -> Re
         redis: extract(&figment, Some("redis"))?,
         rails: extract(&figment, Some("rails"))?,
         generated: Vec::new(),
+        jwt_key_source: JwtKeySource::Configured,
         warnings,
     };
+    if config.auth.algorithm.is_asymmetric() {
+        config.jwt_key_source = JwtKeySource::KeyFiles;
+    } else if args.keys.jwt_secret.is_some() {
+        config.jwt_key_source = JwtKeySource::Flag;
+    } else if var("CABLEWAY_JWT_SECRET").is_some() {
+        config.jwt_key_source = JwtKeySource::Environment;
+    }
     config.auth.read_key_files()?;
     config.redis.read_ca_file()?;
     if config.server.dev {
         if !config.auth.algorithm.is_asymmetric() && config.auth.secret.is_none() {
-            config.auth.secret = Some(random_secret("CABLEWAY_JWT_SECRET")?);
-            config.generated.push("CABLEWAY_JWT_SECRET");
+            // Kept across restarts where there is a cache directory: a page's token stays good.
+            match dev_key::dev_key_path(var) {
+                Some(path) => {
+                    let (key, created) = dev_key::load_or_create(&path, || random_secret("CABLEWAY_JWT_SECRET"))?;
+                    config.auth.secret = Some(key);
+                    config.jwt_key_source = if created { JwtKeySource::NewDevKeyFile(path) } else { JwtKeySource::DevKeyFile(path) };
+                }
+                None => {
+                    config.auth.secret = Some(random_secret("CABLEWAY_JWT_SECRET")?);
+                    config.generated.push("CABLEWAY_JWT_SECRET");
+                    config.jwt_key_source = JwtKeySource::Random;
+                }
+            }
         }
         if config.server.publisher_key.is_empty() {
             config.server.publisher_key = random_secret("CABLEWAY_PUBLISHER_KEY")?;

@@ -26,7 +26,7 @@ pub struct ServerConfig {
     pub worker_threads: Option<usize>,
     /// Log filter, in `tracing` `EnvFilter` syntax (`info,cableway=debug`); tokens are never logged, query strings are redacted.
     pub log: String,
-    /// Development mode: generates missing secrets and allows any Origin when none is listed; never in production.
+    /// Development mode: generates missing secrets (the JWT key kept across restarts in `$XDG_CACHE_HOME/cableway/dev-key`, else `~/.cache/cableway/dev-key`) and allows any Origin when none is listed; never in production.
     #[schemars(extend("x-file" = false))]
     pub dev: bool,
     /// The TOML config file these settings are also read from.

@@ -5,7 +5,7 @@
 
 import { ActionError, CableClientError, QueueFullError, createClient } from "@cableway/client";
 import type { AiConversation, AiOrchestration, BuiltinActionError, ConnectionStatus, WebSocketConstructor } from "@cableway/client";
-import { CableProvider, useAiConversationChannel, useAiOrchestrationChannel, useCable } from "@cableway/client/react";
+import { CableProvider, useAiConversationChannel, useAiOrchestrationChannel, useCable, useRalphLoopChannel, useWebSocket, useWorkflowExecution } from "@cableway/client/react";
 
 declare const WebSocketImpl: WebSocketConstructor;
 
@@ -169,3 +169,60 @@ function Panel(): null {
 }
 void Panel;
 void CableProvider;
+
+// The seed frontend's API: useWebSocket() typed by channel name, and the schema's named hooks.
+function SeedComponent(): null {
+  const { isConnected, subscribe, sendMessage } = useWebSocket();
+  const connected: boolean = isConnected;
+  void connected;
+  const unsubscribe: () => void = subscribe({
+    channel: "MissionChannel",
+    params: { type: "mission", id: "m-1" },
+    onMessage: (message) => {
+      switch (message.event) {
+        case "status_changed": {
+          const id: string = message.payload.mission.id;
+          void id;
+          break;
+        }
+        // @ts-expect-error: a handler for another channel's event (NotificationChannel's)
+        case "new_notification":
+          break;
+        default:
+          break;
+      }
+    },
+    onError: (error) => {
+      const code: CableClientError["code"] = error.code;
+      void code;
+    },
+  });
+  unsubscribe();
+  subscribe({
+    channel: "NotificationChannel",
+    params: { account_id: "acc1" },
+    // @ts-expect-error: a handler for another channel's event (MissionChannel's payload field on a notification)
+    onMessage: (message) => void message.payload.mission,
+  });
+  // @ts-expect-error: wrong param type through useWebSocket (`type` is mission | account)
+  subscribe({ channel: "MissionChannel", params: { type: "missions", id: "m-1" } });
+  // @ts-expect-error: wrong param type through useWebSocket (another channel's params)
+  subscribe({ channel: "MissionChannel", params: { account_id: "acc1" } });
+  // @ts-expect-error: unknown channel name
+  subscribe({ channel: "MyChannel", params: {} });
+  void sendMessage({ channel: "MissionChannel", params: { type: "mission", id: "m-1" }, action: "resolve_approval", data: { approval_id: "a1", decision: "approved" } }).then((reply) => {
+    const id: string = reply.id;
+    void id;
+  });
+  // @ts-expect-error: wrong action payload through sendMessage (missing `decision`)
+  void sendMessage({ channel: "MissionChannel", params: { type: "mission", id: "m-1" }, action: "resolve_approval", data: { approval_id: "a1" } });
+  // @ts-expect-error: wrong action payload through sendMessage (an action of another channel)
+  void sendMessage({ channel: "MissionChannel", params: { type: "mission", id: "m-1" }, action: "send_message", data: { content: "hi" } });
+
+  useRalphLoopChannel({ id: "loop-1" }, { "ralph_loop.progress": (p) => void p.current_iteration });
+  // @ts-expect-error: wrong param type in a named hook (it fixes `type` itself)
+  useRalphLoopChannel({ id: "loop-1", type: "workflow" });
+  useWorkflowExecution({ id: 7 }, { "workflow.run.status.changed": (p) => void p.workflow_run.status });
+  return null;
+}
+void SeedComponent;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::Result;
 use crate::ident;
-use crate::ir::{ChannelIr, Ir};
+use crate::ir::{ChannelIr, HookIr, Ir};
 
 use super::super::templates::Templates;
 use super::super::GeneratedFile;
@@ -20,7 +20,7 @@ pub const DEV_DEPENDENCIES: &[(&str, &str)] = &[("@types/react", "19.3.0"), ("re
 
 /// `useAiOrchestrationChannel`.
 pub fn hook_name(ch: &ChannelIr) -> String {
-    format!("use{}Channel", ch.prefix)
+    crate::runtime::default_hook_name(&ch.prefix)
 }
 
 /// `client.ts`, `react.ts`, `package.json` and `README.md`.
@@ -58,6 +58,10 @@ struct ChannelView<'a> {
     anchor: String,
     property: String,
     hook: String,
+    /// The default hook is declared in `client.hooks` too (with a doc of its own).
+    hook_declared: bool,
+    /// The named hooks of `client.hooks`.
+    hooks: Vec<HookView>,
     /// The client property's doc: wire name and first line of the description.
     summary: String,
     description: &'a str,
@@ -67,6 +71,17 @@ struct ChannelView<'a> {
     example: ExampleView,
     events: Vec<EventRow<'a>>,
     actions: Vec<ActionRow<'a>>,
+}
+
+/// A named hook: its params type and the params it subscribes with.
+#[derive(Serialize)]
+struct HookView {
+    name: String,
+    /// Its doc comment.
+    doc: String,
+    params_type: String,
+    /// The expression passed to `useChannel`.
+    subscribe_params: String,
 }
 
 /// The README's code example of a channel.
@@ -148,6 +163,8 @@ fn channel<'a>(ir: &'a Ir, ch: &'a ChannelIr) -> ChannelView<'a> {
         anchor: ch.name.to_lowercase(),
         property: ident::channel_property(&ch.name),
         hook: hook_name(ch),
+        hook_declared: ch.hooks.iter().any(|h| h.name == hook_name(ch)),
+        hooks: ch.hooks.iter().map(|h| hook(ch, h)).collect(),
         summary: format!("`{}`: {}", ch.name, first_line(&ch.description)),
         description: ch.description.trim(),
         params: ts_ty(&ch.params, ""),
@@ -166,6 +183,22 @@ fn channel<'a>(ir: &'a Ir, ch: &'a ChannelIr) -> ChannelView<'a> {
                 summary: cell(&a.description),
             })
             .collect(),
+    }
+}
+
+fn hook(ch: &ChannelIr, h: &HookIr) -> HookView {
+    let fixed = h.params.iter().map(|(k, v)| format!("{}: {v}", ident::ts_key(k))).collect::<Vec<_>>().join(", ");
+    let with = if fixed.is_empty() { String::new() } else { format!(" with `{{ {fixed} }}`") };
+    let purpose = if h.description.trim().is_empty() { String::new() } else { format!("{} ", h.description.trim()) };
+    HookView {
+        name: h.name.clone(),
+        doc: format!("{purpose}Subscribes to `{}`{with} while the component is mounted (none while `params` is null or undefined); the latest `handlers` receive its events.", ch.name),
+        params_type: if h.params.is_empty() {
+            format!("{}.Params", ch.prefix)
+        } else {
+            format!("Omit<{}.Params, {}>", ch.prefix, h.params.keys().map(|k| serde_json::to_string(k).unwrap_or_default()).collect::<Vec<_>>().join(" | "))
+        },
+        subscribe_params: if h.params.is_empty() { "params".to_owned() } else { format!("params === null || params === undefined ? params : {{ ...params, {fixed} }}") },
     }
 }
 
