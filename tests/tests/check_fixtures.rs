@@ -81,6 +81,17 @@ fn rename_streams(channel: &mut serde_json::Value, prefix: &str) {
     }
 }
 
+/// Gives a copy's named hooks names of their own (`useX` → `useXAlpha`).
+fn rename_hooks(channel: &mut serde_json::Value, copy: &str) {
+    if let Some(serde_json::Value::Array(hooks)) = channel.pointer_mut("/client/hooks") {
+        for hook in hooks {
+            if let Some(serde_json::Value::String(name)) = hook.get_mut("name") {
+                name.push_str(copy);
+            }
+        }
+    }
+}
+
 /// Ten times the bundled channels, each copy with its own wire name, file and stream keys,
 /// generated into a temporary directory: `cableway generate` then `cableway check` accept
 /// all of them. (How long the check takes is measured outside the tests, see the README.)
@@ -102,6 +113,7 @@ fn check_accepts_a_schema_set_ten_times_the_bundled_one() {
             let name = format!("{stem}{copy}Channel");
             channel["channel"] = serde_json::Value::String(name.clone());
             rename_streams(&mut channel, &format!("{}_", copy.to_lowercase()));
+            rename_hooks(&mut channel, copy);
             // JSON is YAML: the copy is written as a channel file as it is.
             let file = channels.join(format!("{}.yaml", codegen::ident::channel_module(&name)));
             std::fs::write(file, serde_json::to_string_pretty(&channel).unwrap()).unwrap();

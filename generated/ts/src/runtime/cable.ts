@@ -148,7 +148,11 @@ export class Cable {
   /** The connection's current status. */
   get status(): ConnectionStatus {
     const own = this.#connection.status;
-    return this.#tabs === null ? own : this.#tabs.status(own);
+    const next = this.#tabs === null ? own : this.#tabs.status(own);
+    // The same object while nothing changed: React's useSyncExternalStore re-renders for
+    // every new snapshot, and the tabs' composed status would be a new one on each read.
+    const last = this.#lastStatus as ConnectionStatus | undefined;
+    return last !== undefined && sameStatus(next, last) ? last : next;
   }
 
   /**
