@@ -87,6 +87,8 @@ struct HookView {
 /// The README's code example of a channel.
 #[derive(Serialize)]
 struct ExampleView {
+    /// The channel's wire name.
+    wire: String,
     property: String,
     hook: String,
     params_example: String,
@@ -133,6 +135,7 @@ impl<'a> PackageView<'a> {
             description: &ir.package.description,
             channel_count: ir.channels.len(),
             example: example_ch.map(|ch| example_of(ir, ch)).unwrap_or_else(|| ExampleView {
+                wire: String::new(),
                 property: String::new(),
                 hook: String::new(),
                 params_example: "{}".into(),
@@ -147,6 +150,7 @@ impl<'a> PackageView<'a> {
 
 fn example_of(ir: &Ir, ch: &ChannelIr) -> ExampleView {
     ExampleView {
+        wire: ch.name.clone(),
         property: ident::channel_property(&ch.name),
         hook: hook_name(ch),
         params_example: example(ir, &ch.params, 0),
