@@ -185,3 +185,45 @@ async fn spellings_of_one_identifier_are_one_subscription_with_one_delivery_per_
     assert_eq!(data_ids(&mut c, second, 1).await, ["d-3"]);
     assert!(c.round_trip().await.is_empty(), "one delivery, nothing under the old spelling");
 }
+
+#[tokio::test]
+async fn the_resume_store_stays_under_its_byte_bound_and_the_newest_session_resumes() {
+    let max_bytes = 150_000;
+    let s = Server::start_with(
+        Options::default().env("CABLEWAY_MAX_KEPT_SESSIONS_BYTES", &max_bytes.to_string()).env("CABLEWAY_COMMAND_BURST", "1000").env("CABLEWAY_COMMANDS_PER_SECOND", "1000"),
+    );
+    let account = "acc-r1";
+    let ids: Vec<String> = (0..128).map(|i| cableway_tests::fixtures::conversation(&format!("conv-r{i:03}"))).collect();
+    for i in 0..128 {
+        s.own("ai_conversation", &format!("conv-r{i:03}"), account).await;
+    }
+    let token = s.token("u-r1", account, &[]);
+    let sessions = 8;
+    let mut last_sid = String::new();
+    for n in 1..=sessions {
+        let (mut c, welcome) = ext::connect(&s.cable_url(Some(&token))).await;
+        last_sid = welcome["sid"].as_str().expect("a sid").to_owned();
+        for id in &ids {
+            c.joined(id).await;
+        }
+        c.close().await;
+        // Kept (or making room) once the server saw the close.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let h = s.health().await["sessions"].clone();
+            assert!(h["bytes"].as_u64().expect("sessions.bytes in /health") <= max_bytes, "over the bound: {h}");
+            if h["kept"].as_u64().unwrap_or(0) + h["evicted"].as_u64().unwrap_or(0) == n {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "session {n} was never kept: {h}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let h = s.health().await["sessions"].clone();
+    assert!(h["evicted"].as_u64().unwrap_or(0) > 0 && h["kept"].as_u64().unwrap_or(0) >= 1, "the bound took effect: {h}");
+    assert_eq!(h["max_bytes"], max_bytes);
+
+    let (_, welcome) = ext::connect(&format!("{}&sid={last_sid}", s.cable_url(Some(&token)))).await;
+    assert_eq!(welcome["restored"], true, "the newest session resumes: {welcome}");
+    assert_eq!(welcome["restored_ids"].as_array().map(Vec::len), Some(128), "{welcome}");
+}
