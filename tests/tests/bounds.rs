@@ -227,3 +227,69 @@ async fn the_resume_store_stays_under_its_byte_bound_and_the_newest_session_resu
     assert_eq!(welcome["restored"], true, "the newest session resumes: {welcome}");
     assert_eq!(welcome["restored_ids"].as_array().map(Vec::len), Some(128), "{welcome}");
 }
+
+/// A raw client: the upgrade by hand, then `frame` as written (masked or not); returns the
+/// close code the server answers with.
+async fn close_code_for(s: &Server, frame: &[u8]) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let token = s.token("u-raw", "acc-raw", &[]);
+    let addr = s.http().trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let request = format!(
+        "GET /cable?token={token} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: actioncable-v1-json\r\n\r\n"
+    );
+    sock.write_all(request.as_bytes()).await.expect("upgrade request");
+    sock.write_all(frame).await.expect("frame");
+    // Read everything until the server closes; find its close frame (opcode 8) after the 101.
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), sock.read_to_end(&mut got)).await;
+    let body = got.windows(4).position(|w| w == b"\r\n\r\n").map(|i| &got[i + 4..])?;
+    let mut at = 0;
+    while at + 2 <= body.len() {
+        let (opcode, len) = (body[at] & 0x0f, (body[at + 1] & 0x7f) as usize);
+        let (len, start) = match len {
+            126 => (u16::from_be_bytes([body[at + 2], body[at + 3]]) as usize, at + 4),
+            127 => return None,
+            n => (n, at + 2),
+        };
+        if opcode == 8 {
+            return (len >= 2).then(|| u16::from_be_bytes([body[start], body[start + 1]]));
+        }
+        at = start + len;
+    }
+    None
+}
+
+/// A client frame: FIN and `first` bits (opcode, RSV), masked with a zero key unless `masked` is false.
+fn client_frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut f = vec![first];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => f.push(mask_bit | n as u8),
+        n => {
+            f.push(mask_bit | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    if masked {
+        f.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    f.extend_from_slice(payload);
+    f
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_1002_and_invalid_utf8_with_1007() {
+    let s = Server::start();
+    let cases: [(&str, Vec<u8>, u16); 6] = [
+        ("an unmasked client frame", client_frame(0x81, b"{}", false), 1002),
+        ("a set RSV1 bit", client_frame(0x80 | 0x40 | 0x1, b"{}", true), 1002),
+        ("a ping over 125 bytes", client_frame(0x89, &[b'p'; 126], true), 1002),
+        ("a fragmented ping", client_frame(0x09, b"p", true), 1002),
+        ("an unknown opcode", client_frame(0x83, b"x", true), 1002),
+        ("text that is not UTF-8", client_frame(0x81, &[0xce, 0xba, 0xff, 0xfe], true), 1007),
+    ];
+    for (what, frame, want) in cases {
+        assert_eq!(close_code_for(&s, &frame).await, Some(want), "{what}");
+    }
+}
