@@ -624,7 +624,8 @@ async fn isolation_table() {
 // undeclared keys naming the other account and id. What each must answer comes from the
 // documented contract, worked out here without the server's code: the identifier must be
 // JSON; a JSON integer from 0 to 2^53 − 1 stands for its decimal text, any other value for
-// itself; the params schema must accept the result; then the rule decides. After one
+// itself; the params schema must accept the result; then the rule decides; and a spelling
+// of a subscription the connection already holds is refused (`duplicate_subscription`). After one
 // message per id (and one notification per account) is published, every connection must
 // have received exactly the events of the ids it was confirmed for: 0 cross-account
 // deliveries, 0 missing.
@@ -691,10 +692,12 @@ async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap
     }
     let mut tried = 0;
     let mut confirmed: Vec<(&'static str, String, String)> = Vec::new(); // (account, identifier, canonical id)
+    let mut duplicates_by_number = 0;
     let mut clients = Vec::new();
     for account in [NUM_A, NUM_B] {
         let mut c = s.user(&format!("u{account}"), account).await;
         let mut sent = std::collections::HashSet::new();
+        let mut held = std::collections::HashSet::new();
         let mut attempts: Vec<(&ChannelDescriptor, &str, String, bool)> = Vec::new();
         for id in &ids {
             for (k, spelling) in schema_strategy::id_spellings(id).into_iter().enumerate() {
@@ -716,15 +719,26 @@ async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap
                 continue;
             }
             tried += 1;
-            let want = expected(channel, param, &raw, account, owners, ownership);
+            let want = match expected(channel, param, &raw, account, owners, ownership) {
+                Answer::Confirm(id) if held.contains(&(channel.name, id.clone())) => Answer::Reject("duplicate_subscription"),
+                other => other,
+            };
             let frame = c.subscribe(&raw).await;
             let got = match frame["type"].as_str() {
                 Some("confirm_subscription") => "confirm".to_owned(),
                 _ => format!("reject {}", frame["reason"].as_str().unwrap_or("?")),
             };
             match &want {
-                Answer::Confirm(id) if got == "confirm" => confirmed.push((account, raw.clone(), id.clone())),
-                Answer::Reject(reason) if got == format!("reject {reason}") => {}
+                Answer::Confirm(id) if got == "confirm" => {
+                    held.insert((channel.name, id.clone()));
+                    confirmed.push((account, raw.clone(), id.clone()));
+                }
+                Answer::Reject(reason) if got == format!("reject {reason}") => {
+                    // A number read as the id of a held subscription is a duplicate of it.
+                    if *reason == "duplicate_subscription" && sent_as_number(&raw) {
+                        duplicates_by_number += 1;
+                    }
+                }
                 _ => return Err(format!("account {account}: {raw}: expected {want:?}, got {got}")),
             }
             if frame["identifier"] != raw.as_str() {
@@ -782,8 +796,13 @@ async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap
     if !leaks.is_empty() {
         return Err(format!("{} cross-account deliveries:\n{}", leaks.len(), leaks.join("\n")));
     }
-    let by_number = confirmed.iter().filter(|(_, raw, _)| serde_json::from_str::<Value>(raw).ok().and_then(|v| v.as_object().and_then(|o| o.values().find(|v| v.is_number()).cloned())).is_some()).count();
+    let by_number = confirmed.iter().filter(|(_, raw, _)| sent_as_number(raw)).count() + duplicates_by_number;
     Ok(Spelled { tried, confirmed: confirmed.len(), by_number, deliveries })
+}
+
+/// Whether an identifier carries a JSON number.
+fn sent_as_number(raw: &str) -> bool {
+    serde_json::from_str::<Value>(raw).ok().and_then(|v| v.as_object().and_then(|o| o.values().find(|v| v.is_number()).cloned())).is_some()
 }
 
 /// What one batch of [`spell_batch`] did.
@@ -791,7 +810,8 @@ async fn spell_batch(s: &Server, families: &[Vec<String>], owners: &mut BTreeMap
 struct Spelled {
     tried: usize,
     confirmed: usize,
-    /// Confirmed subscriptions whose id was sent as a JSON number.
+    /// Identifiers whose id was sent as a JSON number and read as that id: confirmed, or
+    /// refused as a spelling of a subscription the connection held.
     by_number: usize,
     deliveries: usize,
 }

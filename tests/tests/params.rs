@@ -21,35 +21,33 @@ async fn subscribe_raw(c: &mut Client, raw: &str) -> Value {
 #[tokio::test]
 async fn a_number_and_a_string_are_one_resource_and_one_stream() {
     let s = Server::start();
-    let mut c = s.user("u1", ACCOUNT).await;
+    let (mut c, mut c2) = (s.user("u1", ACCOUNT).await, s.user("u1", ACCOUNT).await);
     // As the seed's WebSocketManager builds them: key order and spacing of its own.
     let as_number = r#"{"channel":"NotificationChannel", "account_id":4242}"#;
     let as_string = r#"{"account_id": "4242", "channel": "NotificationChannel"}"#;
-    for raw in [as_number, as_string] {
-        let confirm = subscribe_raw(&mut c, raw).await;
+    for (c, raw) in [(&mut c, as_number), (&mut c2, as_string)] {
+        let confirm = subscribe_raw(c, raw).await;
         assert_eq!(confirm, json!({ "identifier": raw, "type": "confirm_subscription" }), "the identifier is echoed as sent");
         let hello = c.message(raw).await.expect("on-subscribe message");
         assert_eq!(hello["event"], "connection_established");
         // The template reads the canonical param: the text, not the number.
         assert_eq!(hello["payload"]["account_id"], ACCOUNT, "{hello}");
     }
+    // One subscription: on one connection, the other spelling is a duplicate of it.
+    let again = subscribe_raw(&mut c, as_string).await;
+    assert_eq!(again, json!({ "identifier": as_string, "type": "reject_subscription", "reason": "duplicate_subscription" }));
 
     // One publish for the account: one stream, both subscriptions, each under its own identifier.
     let (status, body) = s.publish(&notification(ACCOUNT, "n1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["streams"], json!(["notifications:4242"]));
     assert_eq!(body["deliveries"], 2, "{body}");
-    let mut seen = Vec::new();
-    for _ in 0..2 {
+    for (c, raw) in [(&mut c, as_number), (&mut c2, as_string)] {
         let f = c.recv().await.expect("a delivery");
         assert_eq!(f["message"]["payload"]["id"], "n1", "{f}");
-        seen.push(f["identifier"].as_str().expect("identifier").to_owned());
+        assert_eq!(f["identifier"], raw, "each subscription hears it under the identifier it sent");
+        assert!(c.recv_within(Duration::from_millis(300)).await.is_none(), "nothing twice");
     }
-    seen.sort();
-    let mut want = vec![as_number.to_owned(), as_string.to_owned()];
-    want.sort();
-    assert_eq!(seen, want, "each subscription hears it once, under the identifier it sent");
-    assert!(c.recv_within(Duration::from_millis(300)).await.is_none(), "nothing twice");
 
     // Ownership is looked up by the canonical id too.
     s.own("ai_conversation", "77", ACCOUNT).await;

@@ -144,6 +144,23 @@ pub fn prepare_for(channel: &'static ChannelDescriptor, event: &'static EventDes
     Ok(Publication { channel, event, payload, streams })
 }
 
+/// Room one frame takes around its envelope and stream name, at most, as a batch is sized:
+/// the data frame's keys (58 bytes), an identifier of up to 256 bytes as JSON, an epoch of
+/// up to 34 and an offset of up to 20, and the WebSocket header (up to 10).
+pub const FRAME_ALLOWANCE: usize = 58 + 256 + 34 + 20 + 10;
+
+/// The bytes `pubs` would queue to one connection subscribed once to each of their streams,
+/// in the larger (ext) dialect: what a batch costs the connection that takes all of it.
+/// A connection's queue holds at most `limits.max_outbound_queue_bytes`, and a publication
+/// is queued whole before its writer can drain anything, so a batch costing more would drop
+/// even a fast reader as `too_slow`; the publish endpoints refuse it instead.
+pub fn outbound_bytes(pubs: &[Publication]) -> usize {
+    pubs.iter().map(|p| {
+        let message = envelope::encode(p.event, &p.payload).len();
+        p.streams.iter().map(|stream| message + stream.len() + FRAME_ALLOWANCE).sum::<usize>()
+    }).sum()
+}
+
 /// What a delivery did, as `POST /broadcast` reports it.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DeliveryReport {

@@ -85,6 +85,10 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<ExitCode> {
             .map(|e| Violation { path: e["path"].as_str().unwrap_or_default().to_owned(), message: e["message"].as_str().unwrap_or_default().to_owned() })
             .collect();
         print_violations(&violations);
+        let count = answer["error_count"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(violations.len());
+        if count > violations.len() {
+            eprintln!("  ... and {} more", count - violations.len());
+        }
     }
     Ok(ExitCode::FAILURE)
 }

@@ -20,6 +20,10 @@ pub struct Limits {
     /// Subscriptions one connection may hold.
     #[schemars(range(min = 1))]
     pub max_subscriptions_per_connection: usize,
+    /// Bytes the sessions kept for resume (`?sid=`) may hold on this node (embedded engine);
+    /// past it the oldest are dropped first.
+    #[schemars(range(min = 1))]
+    pub max_kept_sessions_bytes: usize,
     /// Largest publish request body, in bytes.
     #[schemars(range(min = 1))]
     pub max_publish_body_bytes: usize,
@@ -50,6 +54,7 @@ impl Default for Limits {
             max_outbound_queue_bytes: channels::MAX_OUTBOUND_QUEUE_BYTES as usize,
             max_subscriptions_per_connection: channels::MAX_SUBSCRIPTIONS_PER_CONNECTION as usize,
             max_publish_body_bytes: channels::MAX_PUBLISH_BODY_BYTES as usize,
+            max_kept_sessions_bytes: 64 << 20,
             read_buffer_bytes: 8192,
             max_connections: None,
             listen_backlog: 4096,

@@ -33,7 +33,7 @@ impl MemoryEngine {
     /// An empty engine delivering through `hub`.
     pub fn new(config: &Config, hub: Arc<Hub>, record_owners: bool) -> Self {
         let now = crate::auth::unix_now().max(0) as u64;
-        MemoryEngine { hub, history: MemoryHistory::new(now), sessions: MemorySessions::new(config.timeouts.session_ttl), owners: Arc::new(Registry::default()), record_owners }
+        MemoryEngine { hub, history: MemoryHistory::new(now), sessions: MemorySessions::new(config.timeouts.session_ttl, config.limits.max_kept_sessions_bytes), owners: Arc::new(Registry::default()), record_owners }
     }
 
     /// Delivers checked publications: ownership facts first, then, per stream, a position

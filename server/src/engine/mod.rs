@@ -234,7 +234,7 @@ impl Engine {
     /// What `/health` reports about the engine.
     pub fn health(&self) -> serde_json::Value {
         match self {
-            Engine::Memory(_) => serde_json::json!({ "engine": "memory" }),
+            Engine::Memory(m) => serde_json::json!({ "engine": "memory", "sessions": m.sessions.stats() }),
             Engine::Redis(r) => serde_json::json!({ "engine": "redis", "redis": r.health() }),
         }
     }

@@ -111,6 +111,7 @@ pub(super) async fn broadcast(State(app): State<Arc<App>>, body: Bytes) -> Resul
         }
     }
     let pubs: Vec<_> = accepted.iter().map(|a| a.publication.clone()).collect();
+    super::publish::within_outbound_bound(&app, &pubs)?;
     let published = app.engine.publish(&pubs, None).await.map_err(|e| {
         tracing::warn!(error = %e, publications = pubs.len(), "stream broadcast not published: the engine did not take it");
         accepted.iter().for_each(|a| refused::unavailable(BroadcastSource::AnycableHttp, a.template));

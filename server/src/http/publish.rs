@@ -59,6 +59,17 @@ pub enum BroadcastError {
         /// The violations, with pointers into the body.
         violations: Vec<Violation>,
     },
+    /// 413 `batch_too_large`: the publications would pass one connection's outbound bound,
+    /// so a subscriber of their streams would be dropped as `too_slow` however fast it reads.
+    #[error(
+        "nothing was published: the batch would queue {bytes} bytes to a subscriber of all its streams, over one connection's outbound bound of {limit} bytes (limits.max_outbound_queue_bytes); send it in smaller batches"
+    )]
+    OverOutboundBound {
+        /// What the batch costs one connection ([`broker::outbound_bytes`]).
+        bytes: usize,
+        /// The bound.
+        limit: usize,
+    },
     /// 404 `unknown_event`, 400 `ambiguous_event` or 422 `invalid_stream_key`.
     #[error(transparent)]
     Refused(PublishError),
@@ -78,6 +89,7 @@ impl IntoResponse for BroadcastError {
             }
             BroadcastError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             BroadcastError::EmptyBatch => (StatusCode::BAD_REQUEST, "empty_batch"),
+            BroadcastError::OverOutboundBound { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             BroadcastError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
             BroadcastError::InvalidPayload { violations } => {
                 return json_error_with_violations(StatusCode::UNPROCESSABLE_ENTITY, "invalid_payload", &self, violations);
@@ -126,6 +138,7 @@ pub(super) async fn broadcast(State(app): State<Arc<App>>, body: Bytes) -> Resul
     if !violations.is_empty() {
         return Err(BroadcastError::InvalidPayload { violations });
     }
+    within_outbound_bound(&app, &pubs)?;
     let published = app.engine.publish(&pubs, None).await.map_err(|e| {
         tracing::warn!(error = %e, publications = pubs.len(), "publish refused: the engine did not take it");
         BroadcastError::Unavailable(e)
@@ -134,6 +147,19 @@ pub(super) async fn broadcast(State(app): State<Arc<App>>, body: Bytes) -> Resul
     tracing::debug!(published = pubs.len(), deliveries = report.deliveries, "published");
     let deliveries = app.engine.is_local().then_some(report.deliveries);
     Ok(Json(PublishResponse { published: pubs.len(), streams: report.streams, deliveries, positions: published.positions }))
+}
+
+/// Refuses publications that would not fit one connection's outbound queue
+/// ([`broker::outbound_bytes`]): refused whole, the publisher can split them; delivered, they
+/// would be lost for every subscriber.
+pub(super) fn within_outbound_bound(app: &App, pubs: &[broker::Publication]) -> Result<(), BroadcastError> {
+    let limit = app.config.limits.max_outbound_queue_bytes;
+    let bytes = broker::outbound_bytes(pubs);
+    if bytes > limit {
+        tracing::info!(publications = pubs.len(), bytes, limit, "publish refused: over one connection's outbound bound");
+        return Err(BroadcastError::OverOutboundBound { bytes, limit });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -155,11 +181,20 @@ mod tests {
         let violations = vec![Violation { path: "/0/payload/id".into(), message: "is required".into() }];
         assert_eq!(
             answer(BroadcastError::InvalidPayload { violations }).await,
-            (422, r#"{"error":"invalid_payload","message":"nothing was published: the payload does not match the event's schema","errors":[{"path":"/0/payload/id","message":"is required"}]}"#.into())
+            (422, r#"{"error":"invalid_payload","message":"nothing was published: the payload does not match the event's schema","errors":[{"path":"/0/payload/id","message":"is required"}],"error_count":1}"#.into())
         );
+        let many: Vec<Violation> = (0..10_000).map(|i| Violation { path: format!("/{i}/payload/id"), message: "is required".into() }).collect();
+        let (status, body) = answer(BroadcastError::InvalidPayload { violations: many }).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((status, body["errors"].as_array().map(Vec::len), &body["error_count"]), (422, Some(20), &serde_json::json!(10_000)), "the first 20 and the count");
+        assert_eq!(body["errors"][19]["path"], "/19/payload/id");
         assert_eq!(answer(BroadcastError::Refused(PublishError::UnknownChannel("X".into()))).await, (404, r#"{"error":"unknown_event","message":"unknown channel `X`"}"#.into()));
         let ambiguous = PublishError::Ambiguous { event: "e".into(), channels: "A, B".into() };
         assert_eq!(answer(BroadcastError::Refused(ambiguous)).await.0, 400);
+        assert_eq!(
+            answer(BroadcastError::OverOutboundBound { bytes: 2_000_000, limit: 1_048_576 }).await,
+            (413, r#"{"error":"batch_too_large","message":"nothing was published: the batch would queue 2000000 bytes to a subscriber of all its streams, over one connection's outbound bound of 1048576 bytes (limits.max_outbound_queue_bytes); send it in smaller batches"}"#.into())
+        );
         let key = PublishError::Key { template: "t:{id}".into(), reason: "r".into() };
         assert_eq!(answer(BroadcastError::Refused(key)).await, (422, r#"{"error":"invalid_stream_key","message":"cannot build stream `t:{id}`: r"}"#.into()));
         let down = BroadcastError::Unavailable(EngineError::Unreachable("connection refused".into()));

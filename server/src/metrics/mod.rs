@@ -176,7 +176,7 @@ struct Metrics {
 }
 
 /// Reasons a subscription is rejected; one slot each per channel.
-const REJECT_REASONS: &[&str] = &["invalid_identifier", "unknown_channel", "too_many_subscriptions", "invalid_params", "forbidden", "resolver_unavailable", "other"];
+const REJECT_REASONS: &[&str] = &["invalid_identifier", "unknown_channel", "too_many_subscriptions", "duplicate_subscription", "invalid_params", "forbidden", "resolver_unavailable", "other"];
 
 /// Kinds of protocol error and Redis operations: open sets of `&'static str` (the code names
 /// them, never a client), kept in a small table of slots.

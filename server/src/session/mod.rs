@@ -24,7 +24,7 @@ mod mailbox;
 mod on_subscribe;
 mod subscribe;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -110,7 +110,8 @@ pub(crate) struct Session {
     pub internal: Mailbox<Internal>,
     /// Boxed: a map allocates room for several entries at once, and most connections hold one.
     pub subs: HashMap<Arc<str>, Box<Subscription>>,
-    pub pending: HashSet<Arc<str>>,
+    /// Subscribes being authorized, with their [canonical](crate::protocol::identifier::canonical) form.
+    pub pending: HashMap<Arc<str>, String>,
     errors: ErrorBudget,
     commands: CommandRate,
 }
@@ -224,7 +225,7 @@ fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str) 
         evict: CancellationToken::new(),
         internal: Mailbox::new(),
         subs: HashMap::new(),
-        pending: HashSet::new(),
+        pending: HashMap::new(),
         errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
         commands: CommandRate::new(limits.commands_per_second, limits.command_burst),
     };

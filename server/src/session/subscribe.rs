@@ -66,9 +66,17 @@ fn replay_request(streams: &[String], req: &HistoryRequest) -> ReplayRequest {
 }
 
 /// Checks what can be checked at once and spawns the authorization.
+///
+/// A connection holds a subscription once, whatever its spelling: identifiers that read
+/// into the same [canonical](identifier::canonical) form (whitespace, key order, integer
+/// ids, ignored keys) name one subscription. The first spelling is its name: confirmed,
+/// and echoed in every frame. A second spelling is answered `reject_subscription` with
+/// `duplicate_subscription`, so the client knows that name is not subscribed, and never
+/// costs a second delivery of each event nor a place under the subscription limit. The
+/// same spelling again is ignored, as before.
 pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest>) {
     // Clients re-send `subscribe` until confirmed (Rails' guarantor): duplicates are normal.
-    if s.subs.contains_key(raw.as_str()) || s.pending.contains(raw.as_str()) {
+    if s.subs.contains_key(raw.as_str()) || s.pending.contains_key(raw.as_str()) {
         return;
     }
     let parsed = match identifier::parse(&raw) {
@@ -79,12 +87,18 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
         let name: String = parsed.channel.chars().take(64).collect();
         return reject(s, &raw, "unknown_channel", &name);
     };
-    if s.subs.len() + s.pending.len() >= s.app.config.limits.max_subscriptions_per_connection {
-        return reject(s, &raw, "too_many_subscriptions", "per-connection limit reached");
-    }
     // Canonical before anything reads them: validation, authorization, stream keys, the
     // backend. The identifier itself stays as the client wrote it.
     let canonical = validation::params::canonicalize(&channel.params, parsed.params);
+    let key = identifier::canonical(channel.name, &canonical.params);
+    let held = s.subs.values().find(|sub| identifier::canonical(sub.channel.name, &sub.params) == key).map(|sub| &sub.identifier);
+    if let Some(first) = held.or_else(|| s.pending.iter().find(|(_, k)| **k == key).map(|(id, _)| id)) {
+        let first: String = first.chars().take(256).collect();
+        return reject(s, &raw, "duplicate_subscription", &format!("already subscribed as {first}"));
+    }
+    if s.subs.len() + s.pending.len() >= s.app.config.limits.max_subscriptions_per_connection {
+        return reject(s, &raw, "too_many_subscriptions", "per-connection limit reached");
+    }
     if !canonical.ignored.is_empty() {
         tracing::debug!(session = s.id.0, channel = channel.name, ignored = %canonical.ignored_for_log(), "undeclared params ignored");
     }
@@ -93,7 +107,7 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
         return reject(s, &raw, "invalid_params", &detail);
     }
     let identifier: Arc<str> = Arc::from(raw);
-    s.pending.insert(identifier.clone());
+    s.pending.insert(identifier.clone(), key);
     let params = canonical.params;
     let history = if s.dialect == Dialect::Ext { history } else { None };
     if s.app.engine.is_local() && s.app.registry().is_some() {
@@ -160,7 +174,7 @@ fn streams_of(channel: &ChannelDescriptor, params: &Value, claims: &Claims, auth
 
 /// Applies an authorization outcome, unless the client unsubscribed meanwhile.
 pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
-    if !s.pending.remove(&o.identifier) {
+    if s.pending.remove(&o.identifier).is_none() {
         return;
     }
     let (streams, joining) = match o.result {
