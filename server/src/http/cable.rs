@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -12,7 +12,9 @@ use tracing::Instrument;
 use crate::app::App;
 use crate::auth;
 use crate::metrics::{self, ConnectionOutcome};
-use crate::protocol::{self, Dialect};
+use super::connection_caps::{CapReached, ConnectionCaps};
+use crate::pending::Peer;
+use crate::protocol::{self, Dialect, DisconnectReason};
 use crate::session::{self, Handshake};
 use crate::transport::WebSocketUpgrade;
 
@@ -42,7 +44,7 @@ impl IntoResponse for UpgradeError {
     }
 }
 
-pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, UpgradeError> {
+pub(super) async fn upgrade(State(app): State<Arc<App>>, Extension(caps): Extension<Arc<ConnectionCaps>>, peer: Option<Extension<Peer>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, UpgradeError> {
     let request = auth::redact_uri(&uri);
     if app.shutdown.is_cancelled() {
         return Err(UpgradeError::Draining);
@@ -59,12 +61,26 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         metrics::connection_opened(ConnectionOutcome::CapReached);
         return Err(UpgradeError::ConnectionLimit);
     }
+    let Ok(from_address) = caps.address(peer.map(|Extension(Peer(ip))| ip)) else {
+        metrics::connection_opened(ConnectionOutcome::AddressCapReached);
+        return Ok(refuse(&app, ws, &headers, request));
+    };
     let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
     let negotiated = protocol::negotiate(offered.iter().copied());
     let auth = match auth::token_from_request(&uri, &headers) {
         Ok(Some(token)) => app.verifier.verify(&token),
         Ok(None) => Err(auth::AuthError::Missing),
         Err(e) => Err(e),
+    };
+    let of_principal = match &auth {
+        Ok(principal) => match caps.principal(&principal.claims.account_id, &principal.claims.sub) {
+            Ok(held) => held,
+            Err(CapReached) => {
+                metrics::connection_opened(ConnectionOutcome::PrincipalCapReached);
+                return Ok(refuse(&app, ws, &headers, request));
+            }
+        },
+        Err(_) => None,
     };
     metrics::connection_opened(ConnectionOutcome::of(&auth));
     // The socket's limits (message size, outbound queue, read size) are applied by the
@@ -84,8 +100,22 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         let session = span.in_scope(|| session::run(app2, socket, hs));
         async move {
             tracker.track_future(session).instrument(span).await;
+            // Counted until the session ends.
+            drop((from_address, of_principal));
         }
     }))
+}
+
+/// Upgrades, then tells the client `too_many_connections` and closes.
+fn refuse(app: &Arc<App>, ws: WebSocketUpgrade, headers: &HeaderMap, request: String) -> Response {
+    let offered: Vec<&str> = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).collect();
+    let protocol = protocol::negotiate(offered.iter().copied()).map(|(name, _)| name);
+    let app = app.clone();
+    ws.on_upgrade(protocol, move |socket| {
+        let tracker = app.sessions.clone();
+        let refused = session::refuse(&app, socket, DisconnectReason::TooManyConnections, &request);
+        async move { tracker.track_future(refused).await }
+    })
 }
 
 /// The session to resume, from `?sid=` or the `X-AnyCable-Restore-SID` header.

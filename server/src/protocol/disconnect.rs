@@ -31,8 +31,12 @@ pub enum DisconnectReason {
     ProtocolViolation,
     /// The client sent text that is not UTF-8 (close code 1007).
     InvalidUtf8,
-    /// The client answered no ping for 2 ping intervals plus the write timeout.
+    /// The client answered no ping within the liveness timeout (by default 2 ping intervals
+    /// plus the write timeout).
     Unresponsive,
+    /// The client's address or principal holds as many connections as it may
+    /// (`limits.max_connections_per_address`, `limits.max_connections_per_principal`).
+    TooManyConnections,
 }
 
 /// What the client is told when its connection ends.
@@ -67,6 +71,7 @@ impl DisconnectReason {
             DisconnectReason::ProtocolViolation => "protocol_violation",
             DisconnectReason::InvalidUtf8 => "invalid_utf8",
             DisconnectReason::Unresponsive => "unresponsive",
+            DisconnectReason::TooManyConnections => "too_many_connections",
         }
     }
 
@@ -78,7 +83,8 @@ impl DisconnectReason {
             | DisconnectReason::TokenExpired
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ProtocolViolation
-            | DisconnectReason::InvalidUtf8 => false,
+            | DisconnectReason::InvalidUtf8
+            | DisconnectReason::TooManyConnections => false,
             DisconnectReason::Unresponsive
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
@@ -105,7 +111,8 @@ impl DisconnectReason {
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ServerRestart
             | DisconnectReason::ProtocolViolation
-            | DisconnectReason::InvalidUtf8 => false,
+            | DisconnectReason::InvalidUtf8
+            | DisconnectReason::TooManyConnections => false,
         }
     }
 
@@ -117,7 +124,8 @@ impl DisconnectReason {
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
-            | DisconnectReason::InsufficientState => Farewell::Disconnect,
+            | DisconnectReason::InsufficientState
+            | DisconnectReason::TooManyConnections => Farewell::Disconnect,
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
             DisconnectReason::ProtocolViolation => Farewell::Close { code: 1002, text: "protocol error" },
@@ -132,7 +140,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 12] = [
+    const ALL: [DisconnectReason; 13] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
@@ -145,12 +153,13 @@ mod tests {
         DisconnectReason::ProtocolViolation,
         DisconnectReason::InvalidUtf8,
         DisconnectReason::Unresponsive,
+        DisconnectReason::TooManyConnections,
     ];
 
     #[test]
     fn the_reasons_sent_in_a_disconnect_frame_and_their_hints() {
         let sent: Vec<(&str, bool)> = ALL.iter().filter(|r| r.farewell() == Farewell::Disconnect).map(|r| (r.as_str(), r.reconnect())).collect();
-        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true)]);
+        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true), ("too_many_connections", false)]);
     }
 
     #[test]
