@@ -5,7 +5,8 @@
 //! - [`channels`]: the generated registry (from `build.rs`), and [`codegen_support`], the
 //!   only runtime surface generated code touches.
 //! - [`cli`]: the `cableway` command (`serve`, `token`, `generate`, `check`, `channels`).
-//! - [`server`]: bind, serve, drain. [`http`]: the routes. [`session`]: one WebSocket
+//! - [`server`]: bind, serve, drain; [`pending`]: connections before their upgrade, bounded.
+//!   [`http`]: the routes. [`session`]: one WebSocket
 //!   connection's loop. [`transport`]: WebSocket framing on the upgraded socket.
 //!   [`protocol`]: ActionCable frames and commands.
 //! - [`hub`]: which connection listens to which stream; local fan-out with per-connection,
@@ -42,6 +43,7 @@ pub mod http;
 pub mod hub;
 pub mod logging;
 pub mod metrics;
+pub mod pending;
 pub mod protocol;
 pub mod resolver;
 pub mod server;

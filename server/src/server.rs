@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::{Listener, ListenerExt};
+use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket};
@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::pending::{Peer, PeerAddr, Pending, Shedding};
 
 /// Binds `addr` with a listen backlog of `backlog`.
 ///
@@ -35,11 +36,8 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 /// # Errors
 /// An I/O error of the listener.
 pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        // Small frames (pings, confirmations) must not wait for Nagle.
-        let _ = tcp.set_nodelay(true);
-    });
-    serve(listener, app, shutdown).await
+    let pending = Pending::new(app.config.limits.max_pending_connections);
+    serve_with(Shedding::new(listener, pending.clone()), app, shutdown, pending).await
 }
 
 /// [`run`] on any listener: in-process tests hand it in-memory connections.
@@ -49,11 +47,20 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
 pub async fn serve<L>(listener: L, app: Arc<App>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
 where
     L: Listener,
-    L::Addr: std::fmt::Debug,
+    L::Addr: PeerAddr,
+{
+    let pending = Pending::new(app.config.limits.max_pending_connections);
+    serve_with(listener, app, shutdown, pending).await
+}
+
+async fn serve_with<L>(listener: L, app: Arc<App>, shutdown: impl Future<Output = ()> + Send + 'static, pending: Arc<Pending>) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: PeerAddr,
 {
     let router = crate::http::router(app.clone());
     let token = app.shutdown.clone();
-    let server = tokio::spawn(accept(listener, router, app.config.timeouts.header_read_timeout, token.clone()));
+    let server = tokio::spawn(accept(listener, router, pending, app.config.timeouts.header_read_timeout, token.clone()));
     tokio::spawn(crate::metrics::upkeep(token.clone()));
     let sweeper = app.clone();
     tokio::spawn(async move {
@@ -87,19 +94,30 @@ where
 
 /// Accepts connections and serves HTTP/1.1 on each until `stop`, then lets the open ones
 /// finish their request. Like `axum::serve`, plus a timer: a client gets `header_read_timeout`
-/// to send a request's headers, so connections that never finish a handshake (slowloris)
-/// cost nothing for long. An upgraded socket leaves this loop's care for its session's.
-async fn accept<L>(mut listener: L, router: axum::Router, header_read_timeout: Duration, stop: CancellationToken)
+/// to send a request's headers (counted from the first byte it may send, not reset by each
+/// one), so connections that never finish a handshake (silent, slowloris) cost nothing for
+/// long; and each connection is [`Pending`] until it upgrades, so their number is bounded.
+/// An upgraded socket leaves this loop's care for its session's.
+async fn accept<L>(mut listener: L, router: axum::Router, pending: Arc<Pending>, header_read_timeout: Duration, stop: CancellationToken)
 where
     L: Listener,
+    L::Addr: PeerAddr,
 {
     let connections = TaskTracker::new();
     loop {
-        let (io, _) = tokio::select! {
+        let (io, addr) = tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let service = TowerToHyperService::new(router.clone());
+        let registered = pending.admit();
+        let routes = TowerToHyperService::new(router.clone());
+        let peer = addr.ip().map(Peer);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
+            hyper::service::Service::call(&routes, request)
+        });
         let stop = stop.clone();
         connections.spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
@@ -111,6 +129,11 @@ where
                     if let Err(e) = served {
                         tracing::debug!(error = %e, "HTTP connection ended with an error");
                     }
+                    return;
+                }
+                // Closed to make room (see `Pending`): dropping it closes the socket.
+                () = registered.shed.cancelled() => {
+                    tracing::debug!("connection shed before its upgrade");
                     return;
                 }
                 () = stop.cancelled() => conn.as_mut().graceful_shutdown(),

@@ -130,6 +130,18 @@ test('@rails/actioncable: subscribe, receive, perform, and survive a server rest
     // its own events, they would have arrived before the reply it already has.
     assert.equal(events(convA, 'typing_indicator').length, 0, 'the sender is excluded')
 
+    // Liveness: idle, the client is sent WebSocket pings (the server pings every 500 ms here and
+    // closes a socket silent for 3 s after one); `ws` answers them, so across several
+    // intervals' worth of pings neither consumer is dropped.
+    const pings = log => log.filter(f => f.type === 'ping').length
+    const pingsBefore = pings(frames.a)
+    await waitFor('ten more pings while idle', () => pings(frames.a) >= pingsBefore + 10 && pings(frames.b) >= 10, { ms: 20_000 })
+    for (const [name, log] of Object.entries(frames)) {
+      assert.equal(log.filter(f => f.type === 'disconnect').length, 0, `consumer ${name} was not dropped while idle`)
+      assert.equal(log.filter(f => f.type === 'welcome').length, 1, `consumer ${name} kept its connection`)
+    }
+    assert.deepEqual(notes.disconnected, [])
+
     // Restart: hand over to the Rust side and wait until the new server listens.
     writeFileSync(join(SYNC_DIR, 'ready'), 'ready\n')
     console.log('READY_FOR_RESTART')

@@ -249,6 +249,12 @@ impl Server {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Its resident memory (`VmRSS`), in KiB; 0 once it has exited.
+    pub fn rss_kib(&self) -> u64 {
+        let status = self.pid().and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok()).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    }
+
     /// Sends SIGTERM without waiting (see [`Server::wait_exit`]).
     pub fn sigterm(&self) {
         if let Some(pid) = self.pid() {

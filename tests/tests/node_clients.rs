@@ -1,7 +1,8 @@
 //! The official Rails client, `@rails/actioncable` (with `ws`), against the real binary:
 //! runs `node --test tests/node/actioncable.test.mjs` and restarts the server under it, on
 //! the same port with the same keys, when the script asks (SYNC_DIR/ready). The script
-//! checks that the client is told `server_restart` / `reconnect:true`, reconnects and
+//! checks that an idle client answers the server's WebSocket pings and stays connected across
+//! many liveness windows, that it is told `server_restart` / `reconnect:true`, reconnects and
 //! resubscribes on its own, and receives what is published after the restart.
 
 use std::io::Read;
@@ -69,7 +70,9 @@ fn official_actioncable_client_survives_a_server_restart() {
         .arg("--bind")
         .arg(&format!("127.0.0.1:{port}"))
         .env("CABLEWAY_JWT_SECRET", &format!("node-secret-{pid}-0123456789abcdef0123456789"))
-        .env("CABLEWAY_PUBLISHER_KEY", &format!("node-publisher-{pid}-0123456789abcdef0123456789"));
+        .env("CABLEWAY_PUBLISHER_KEY", &format!("node-publisher-{pid}-0123456789abcdef0123456789"))
+        // Short pings: the script checks an idle client survives many liveness windows.
+        .env("CABLEWAY_PING_INTERVAL_MS", "500");
     let mut first = Server::start_with(opts.clone());
     assert_eq!(first.addr.port(), port);
     rt.block_on(first.own("ai_conversation", CONVERSATION, ACCOUNT));

@@ -34,6 +34,25 @@ pub struct Limits {
     /// `cap_reached`. Unset: no cap but the process's open-file limit.
     #[schemars(range(min = 1))]
     pub max_connections: Option<usize>,
+    /// Connections that have not upgraded to a WebSocket yet (handshakes, publish requests);
+    /// past it the oldest of them is closed to make room, so a flood of silent sockets
+    /// cannot lock legitimate clients out.
+    #[schemars(range(min = 1))]
+    pub max_pending_connections: usize,
+    /// WebSocket connections from one IP address; past it the upgrade gets a `disconnect`
+    /// with reason `too_many_connections`. Unset: no cap (clients behind one proxy or NAT share
+    /// an address).
+    #[schemars(range(min = 1))]
+    pub max_connections_per_address: Option<usize>,
+    /// WebSocket connections of one principal (`sub` in `account_id`) on this node; past it the
+    /// upgrade gets a `disconnect` with reason `too_many_connections`. Unset: no cap (load
+    /// generators and shared service tokens open many).
+    #[schemars(range(min = 1))]
+    pub max_connections_per_principal: Option<usize>,
+    /// Publish requests (`/broadcast`, `/_broadcast`, `/resources`) served at once; past it a
+    /// request is answered 503 with `Retry-After`, before its body is read.
+    #[schemars(range(min = 1))]
+    pub max_concurrent_publishes: usize,
     /// `listen(2)` backlog.
     #[schemars(range(min = 1))]
     pub listen_backlog: u32,
@@ -57,6 +76,10 @@ impl Default for Limits {
             max_kept_sessions_bytes: 64 << 20,
             read_buffer_bytes: 8192,
             max_connections: None,
+            max_pending_connections: 4096,
+            max_connections_per_address: None,
+            max_connections_per_principal: None,
+            max_concurrent_publishes: 64,
             listen_backlog: 4096,
             commands_per_second: 50,
             command_burst: 100,

@@ -36,6 +36,15 @@ pub struct Timeouts {
     #[serde(rename = "header_read_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
     pub header_read_timeout: Duration,
+    /// How long a publisher may take to send a request body; a body that stalls is cut (408).
+    #[serde(rename = "body_read_timeout_ms", with = "super::units::millis")]
+    #[schemars(with = "u64", range(min = 1))]
+    pub body_read_timeout: Duration,
+    /// How long a connection may stay silent after a WebSocket ping before it is closed as
+    /// `unresponsive`. Unset: 2 ping intervals plus the write timeout.
+    #[serde(rename = "liveness_timeout_ms", with = "super::units::opt_millis")]
+    #[schemars(with = "Option<u64>", range(min = 1))]
+    pub liveness_timeout: Option<Duration>,
     /// How long shutdown waits for connections to close after `server_restart`.
     #[serde(rename = "drain_timeout_ms", with = "super::units::millis")]
     #[schemars(with = "u64", range(min = 1))]
@@ -55,8 +64,17 @@ impl Default for Timeouts {
             ping_interval: Duration::from_millis(3_000),
             write_timeout: Duration::from_millis(2_000),
             header_read_timeout: Duration::from_millis(10_000),
+            body_read_timeout: Duration::from_millis(10_000),
+            liveness_timeout: None,
             drain_timeout: Duration::from_millis(30_000),
             session_ttl: Duration::from_secs(300),
         }
+    }
+}
+
+impl Timeouts {
+    /// How long a connection may stay silent after a WebSocket ping.
+    pub fn liveness(&self) -> Duration {
+        self.liveness_timeout.unwrap_or(2 * self.ping_interval + self.write_timeout)
     }
 }

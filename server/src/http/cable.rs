@@ -7,14 +7,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use tracing::Instrument;
 
 use crate::app::App;
 use crate::auth;
 use crate::metrics::{self, ConnectionOutcome};
+use super::connection_caps::{CapReached, ConnectionCaps};
+use crate::pending::Peer;
 use crate::protocol::{self, Dialect, DisconnectReason};
 use crate::session::{self, Handshake};
 use crate::transport::WebSocketUpgrade;
@@ -41,7 +44,7 @@ impl IntoResponse for UpgradeError {
     }
 }
 
-pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, UpgradeError> {
+pub(super) async fn upgrade(State(app): State<Arc<App>>, Extension(caps): Extension<Arc<ConnectionCaps>>, peer: Option<Extension<Peer>>, uri: Uri, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, UpgradeError> {
     let request = auth::redact_uri(&uri);
     if app.shutdown.is_cancelled() {
         return Err(UpgradeError::Draining);
@@ -52,10 +55,7 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
     if !app.config.origin_allowed(origin) {
         tracing::info!(%request, origin = origin.unwrap_or_default(), "origin not allowed");
         metrics::connection_opened(ConnectionOutcome::OriginRefused);
-        // The browser drops a socket whose server picked none of its offered subprotocols,
-        // so the refusal picks one too, or the page could not read it.
-        let tracker = app.sessions.clone();
-        return Ok(ws.on_upgrade(negotiated.map(|(name, _)| name), move |socket| tracker.track_future(session::refuse(&app, socket, DisconnectReason::OriginRefused))));
+        return Ok(refuse(&app, ws, negotiated, DisconnectReason::OriginRefused, request));
     }
     // Checked before the token is verified, the cheapest refusal. Concurrent upgrades may pass
     // the cap by the few that are between this check and their session's start.
@@ -63,10 +63,24 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         metrics::connection_opened(ConnectionOutcome::CapReached);
         return Err(UpgradeError::ConnectionLimit);
     }
+    let Ok(from_address) = caps.address(peer.map(|Extension(Peer(ip))| ip)) else {
+        metrics::connection_opened(ConnectionOutcome::AddressCapReached);
+        return Ok(refuse(&app, ws, negotiated, DisconnectReason::TooManyConnections, request));
+    };
     let auth = match auth::token_from_request(&uri, &headers) {
         Ok(Some(token)) => app.verifier.verify(&token),
         Ok(None) => Err(auth::AuthError::Missing),
         Err(e) => Err(e),
+    };
+    let of_principal = match &auth {
+        Ok(principal) => match caps.principal(&principal.claims.account_id, &principal.claims.sub) {
+            Ok(held) => held,
+            Err(CapReached) => {
+                metrics::connection_opened(ConnectionOutcome::PrincipalCapReached);
+                return Ok(refuse(&app, ws, negotiated, DisconnectReason::TooManyConnections, request));
+            }
+        },
+        Err(_) => None,
     };
     metrics::connection_opened(ConnectionOutcome::of(&auth));
     // The socket's limits (message size, outbound queue, read size) are applied by the
@@ -86,8 +100,20 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, uri: Uri, headers: Head
         let session = span.in_scope(|| session::run(app2, socket, hs));
         // The future itself, not an async block awaiting it: a block would keep the moved
         // `session` in its state beside the future it awaits, twice the memory per connection.
-        tracker.track_future(session).instrument(span)
+        // The caps count the connection until its session ends.
+        tracker.track_future(session).instrument(span).map(move |()| drop((from_address, of_principal)))
     }))
+}
+
+/// Upgrades, then tells the client `reason` and closes (a foreign Origin, a connection cap):
+/// the subprotocol is picked too, as a browser drops a socket whose server picked none of
+/// those it offered, and the page could not read why.
+fn refuse(app: &Arc<App>, ws: WebSocketUpgrade, negotiated: Option<(&'static str, Dialect)>, reason: DisconnectReason, request: String) -> Response {
+    let app = app.clone();
+    ws.on_upgrade(negotiated.map(|(name, _)| name), move |socket| {
+        let tracker = app.sessions.clone();
+        tracker.track_future(session::refuse(&app, socket, reason, &request))
+    })
 }
 
 /// The session to resume, from `?sid=` or the `X-AnyCable-Restore-SID` header.

@@ -7,17 +7,19 @@
 mod access_log;
 mod anycable;
 mod cable;
+mod connection_caps;
 mod debug;
 mod error;
 mod metrics;
 mod publish;
+mod publish_gate;
 mod publisher_key;
 mod resources;
 
 use std::sync::Arc;
 
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
 
 use crate::app::App;
@@ -25,6 +27,7 @@ use crate::app::App;
 pub use cable::UpgradeError;
 pub use metrics::serve_metrics;
 pub use publish::{BroadcastError, PublishResponse};
+pub use publish_gate::GateRefusal;
 pub use publisher_key::PublisherKeyRequired;
 pub use resources::ResourceError;
 
@@ -32,12 +35,17 @@ pub use resources::ResourceError;
 pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.config.limits.max_publish_body_bytes;
     let debug_page = debug::routes(&app).unwrap_or_default();
+    // Keyed routes: logged, then the key (nothing read without it), then a slot and the body.
+    let gate = publish_gate::Gate::new(app.config.limits.max_concurrent_publishes, app.config.timeouts.body_read_timeout, body_limit);
+    let keyed = |route: MethodRouter<Arc<App>>, success: &'static str| {
+        route.layer(from_fn_with_state(gate.clone(), publish_gate::gate)).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state(success, access_log::access_log))
+    };
     Router::new()
         .merge(debug_page)
-        .route("/cable", get(cable::upgrade))
-        .route("/broadcast", post(publish::broadcast).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("published", access_log::access_log)))
-        .route("/_broadcast", post(anycable::broadcast).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("published", access_log::access_log)))
-        .route("/resources/{kind}/{id}", put(resources::record).layer(from_fn_with_state(app.clone(), publisher_key::guard)).layer(from_fn_with_state("recorded", access_log::access_log)))
+        .route("/cable", get(cable::upgrade).layer(axum::Extension(connection_caps::ConnectionCaps::new(&app.config.limits))))
+        .route("/broadcast", keyed(post(publish::broadcast), "published"))
+        .route("/_broadcast", keyed(post(anycable::broadcast), "published"))
+        .route("/resources/{kind}/{id}", keyed(put(resources::record), "recorded"))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

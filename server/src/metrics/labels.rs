@@ -235,6 +235,10 @@ label_set! {
         OriginRefused => "origin_refused",
         /// The server holds as many connections as it may.
         CapReached => "cap_reached",
+        /// The client's address holds `limits.max_connections_per_address`.
+        AddressCapReached => "address_cap_reached",
+        /// The principal holds `limits.max_connections_per_principal`.
+        PrincipalCapReached => "principal_cap_reached",
     }
 }
 

@@ -31,11 +31,15 @@ pub enum DisconnectReason {
     ProtocolViolation,
     /// The client sent text that is not UTF-8 (close code 1007).
     InvalidUtf8,
-    /// The client answered no ping for 2 ping intervals plus the write timeout.
+    /// The client answered no ping within the liveness timeout (by default 2 ping intervals
+    /// plus the write timeout).
     Unresponsive,
     /// The browser's `Origin` is not in the allowlist. The upgrade completes only so the
     /// page can read why (a 403 on a handshake is invisible to it); nothing else happens.
     OriginRefused,
+    /// The client's address or principal holds as many connections as it may
+    /// (`limits.max_connections_per_address`, `limits.max_connections_per_principal`).
+    TooManyConnections,
 }
 
 /// What the client is told when its connection ends.
@@ -71,6 +75,7 @@ impl DisconnectReason {
             DisconnectReason::InvalidUtf8 => "invalid_utf8",
             DisconnectReason::Unresponsive => "unresponsive",
             DisconnectReason::OriginRefused => "origin_refused",
+            DisconnectReason::TooManyConnections => "too_many_connections",
         }
     }
 
@@ -83,7 +88,8 @@ impl DisconnectReason {
             | DisconnectReason::InvalidRequest
             | DisconnectReason::ProtocolViolation
             | DisconnectReason::InvalidUtf8
-            | DisconnectReason::OriginRefused => false,
+            | DisconnectReason::OriginRefused
+            | DisconnectReason::TooManyConnections => false,
             DisconnectReason::Unresponsive
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
@@ -111,7 +117,8 @@ impl DisconnectReason {
             | DisconnectReason::ServerRestart
             | DisconnectReason::ProtocolViolation
             | DisconnectReason::InvalidUtf8
-            | DisconnectReason::OriginRefused => false,
+            | DisconnectReason::OriginRefused
+            | DisconnectReason::TooManyConnections => false,
         }
     }
 
@@ -124,7 +131,8 @@ impl DisconnectReason {
             | DisconnectReason::ServerRestart
             | DisconnectReason::TooSlow
             | DisconnectReason::InsufficientState
-            | DisconnectReason::OriginRefused => Farewell::Disconnect,
+            | DisconnectReason::OriginRefused
+            | DisconnectReason::TooManyConnections => Farewell::Disconnect,
             // What Autobahn and browsers expect for an oversized message.
             DisconnectReason::MessageTooBig => Farewell::Close { code: 1009, text: "message too big" },
             DisconnectReason::ProtocolViolation => Farewell::Close { code: 1002, text: "protocol error" },
@@ -153,12 +161,13 @@ mod tests {
         DisconnectReason::InvalidUtf8,
         DisconnectReason::Unresponsive,
         DisconnectReason::OriginRefused,
+        DisconnectReason::TooManyConnections,
     ];
 
     #[test]
     fn the_reasons_sent_in_a_disconnect_frame_and_their_hints() {
         let sent: Vec<(&str, bool)> = ALL.iter().filter(|r| r.farewell() == Farewell::Disconnect).map(|r| (r.as_str(), r.reconnect())).collect();
-        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true), ("origin_refused", false)]);
+        assert_eq!(sent, [("unauthorized", false), ("token_expired", false), ("invalid_request", false), ("server_restart", true), ("too_slow", true), ("insufficient_state", true), ("origin_refused", false), ("too_many_connections", false)]);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! Liveness: ActionCable's JSON `ping` is not answered by clients, but a WebSocket ping is
 //! (browsers and every client library answer it). When a client has sent nothing for a
 //! whole ping interval, a WebSocket ping goes out with the JSON one; a connection that then
-//! sends nothing for 2 intervals + the write timeout is closed as `unresponsive`.
+//! sends nothing for `timeouts.liveness_timeout_ms` (by default 2 intervals + the write timeout)
+//! is closed as `unresponsive`.
 //!
 //! The end: queued frames (a welcome, confirmations) are written before the `disconnect`
 //! frame, within the write timeout, whatever the reason, except for a client too slow to
@@ -198,13 +199,15 @@ where
     }
 }
 
-/// A connection refused before any session exists (a foreign `Origin`): only its farewell
-/// is written. Nothing the client sends is read as a command, and no state is created.
-pub fn refuse<IO>(app: &App, io: IO, reason: DisconnectReason) -> impl Future<Output = ()> + Send
+/// A connection refused after its upgrade, before any session exists (a foreign `Origin`,
+/// a connection cap): the client reads why in a `disconnect` frame, then the socket is
+/// closed. Nothing the client sends is read as a command, and no state is created.
+pub fn refuse<IO>(app: &App, io: IO, reason: DisconnectReason, request: &str) -> impl Future<Output = ()> + Send
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let limits = &app.config.limits;
+    tracing::info!(request, reason = reason.as_str(), "connection refused");
     let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
     finish(conn, goodbye(reason), app.config.timeouts.write_timeout)
 }
@@ -254,7 +257,7 @@ where
         let app = s.app.clone();
         let expires_in = s.principal.expires_at.saturating_sub(unix_now() as i64).max(0) as u64;
         let now = Instant::now();
-        let mut clock = Clock::new(now, app.config.timeouts.ping_interval, now + Duration::from_secs(expires_in), write_timeout);
+        let mut clock = Clock::new(now, app.config.timeouts.ping_interval, now + Duration::from_secs(expires_in), write_timeout, app.config.timeouts.liveness());
         let shutdown = app.shutdown.cancelled();
         let evicted = s.evict.clone().cancelled_owned();
         let timer = tokio::time::sleep_until(clock.next(&conn));
@@ -448,6 +451,8 @@ struct Clock {
     next_ping: Instant,
     expiry: Instant,
     write_timeout: Duration,
+    /// How long a client may stay silent after a WebSocket ping.
+    liveness: Duration,
     /// A WebSocket ping went out at this time, with nothing heard from the client since.
     unanswered: Option<Instant>,
     /// Something arrived from the client since the last ping tick.
@@ -455,20 +460,15 @@ struct Clock {
 }
 
 impl Clock {
-    fn new(now: Instant, every: Duration, expiry: Instant, write_timeout: Duration) -> Self {
-        Clock { every, next_ping: now + every, expiry, write_timeout, unanswered: None, heard_since_tick: true }
-    }
-
-    /// How long a client may stay silent after a WebSocket ping.
-    fn liveness(&self) -> Duration {
-        2 * self.every + self.write_timeout
+    fn new(now: Instant, every: Duration, expiry: Instant, write_timeout: Duration, liveness: Duration) -> Self {
+        Clock { every, next_ping: now + every, expiry, write_timeout, liveness, unanswered: None, heard_since_tick: true }
     }
 
     /// The earliest deadline.
     fn next<IO>(&self, conn: &Connection<IO>) -> Instant {
         let mut at = self.next_ping.min(self.expiry);
         if let Some(sent) = self.unanswered {
-            at = at.min(sent + self.liveness());
+            at = at.min(sent + self.liveness);
         }
         if let Some(since) = conn.stalled_since() {
             at = at.min(since + self.write_timeout);
@@ -488,7 +488,7 @@ impl Clock {
             self.heard_since_tick = true;
             self.unanswered = None;
         }
-        if self.unanswered.is_some_and(|sent| now >= sent + self.liveness()) {
+        if self.unanswered.is_some_and(|sent| now >= sent + self.liveness) {
             return Some(DisconnectReason::Unresponsive);
         }
         if now >= self.next_ping {
