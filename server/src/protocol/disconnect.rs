@@ -147,7 +147,7 @@ impl DisconnectReason {
 mod tests {
     use super::*;
 
-    const ALL: [DisconnectReason; 13] = [
+    const ALL: [DisconnectReason; 14] = [
         DisconnectReason::Unauthorized,
         DisconnectReason::TokenExpired,
         DisconnectReason::InvalidRequest,
