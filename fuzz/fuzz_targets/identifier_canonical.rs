@@ -1,6 +1,6 @@
 //! Identifiers, their canonical form and the streams they name:
 //! - parsing never panics; `canonical` of a canonical form is that form (it is a fixed point),
-//!   and a canonical form parses back to the same channel and params;
+//!   and a canonical form reads back (as JSON) to the same channel and params;
 //! - reading the params as the channel declares (`validation::params::canonicalize`) is
 //!   idempotent too;
 //! - for one identifier, two principals of different accounts that are both authorized
@@ -36,6 +36,15 @@ fn ready<T>(f: impl Future<Output = T>) -> T {
     }
 }
 
+/// A canonical form read back as JSON. Not through `parse`: a canonical form may be longer
+/// than the identifier it came from (`1e2` is written `100.0`), and it is a key, never re-read
+/// by the server.
+fn reread(canonical_form: &str) -> (String, serde_json::Value) {
+    let mut whole: serde_json::Map<String, serde_json::Value> = serde_json::from_str(canonical_form).expect("a canonical form is JSON");
+    let Some(serde_json::Value::String(channel)) = whole.remove("channel") else { panic!("no channel in {canonical_form}") };
+    (channel, serde_json::Value::Object(whole))
+}
+
 fn principal(sub: &str, account_id: &str) -> Claims {
     Claims {
         sub: sub.into(),
@@ -59,15 +68,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(id) = parse(raw) else { return };
 
     let once = canonical(&id.channel, &id.params);
-    let reparsed = parse(&once).expect("a canonical form parses");
-    assert_eq!(canonical(&reparsed.channel, &reparsed.params), once, "canonical is not a fixed point");
-    assert_eq!(reparsed.channel, id.channel);
+    let (channel_again, params_again) = reread(&once);
+    assert_eq!(canonical(&channel_again, &params_again), once, "canonical is not a fixed point");
+    assert_eq!(channel_again, id.channel);
 
     let Some(channel) = find(&id.channel) else { return };
     let read = canonicalize(&channel.params, id.params.clone()).params;
     assert_eq!(canonicalize(&channel.params, read.clone()).params, read, "reading params is not idempotent");
     let key = canonical(channel.name, &read);
-    assert_eq!(canonical(channel.name, &parse(&key).expect("parses").params), key);
+    assert_eq!(canonical(channel.name, &reread(&key).1), key, "the subscription key is not a fixed point");
     if validation::validate(channel.params_schema, &read).is_err() || a == b {
         return;
     }
