@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         offset: n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         epoch: epoch.into(),
         node,
-        exclude: (n % 3 != 0).then_some(n.wrapping_mul(31)),
+        exclude: (!n.is_multiple_of(3)).then_some(n.wrapping_mul(31)),
         at: n.wrapping_mul(1_000_003),
         message: message.into(),
     };
