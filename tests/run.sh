@@ -66,3 +66,6 @@ echo "== generated TypeScript under tsc --strict"
 
 echo "== tests"
 cargo test --workspace --locked
+
+echo "== fuzz targets (30 s each)"
+bash tests/fuzz.sh
