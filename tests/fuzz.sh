@@ -22,6 +22,8 @@ fi
 # is off for `-s none` on stable) std is the prebuilt one. Still libFuzzer with coverage.
 echo "== building the fuzz targets ($(cargo fuzz --version))"
 cargo fuzz build -s none --target-dir "$FUZZ_TARGET_DIR"
+# cargo fuzz has no --locked: a lock it had to change means fuzz/Cargo.lock is stale.
+git diff --exit-code --stat -- fuzz/Cargo.lock || { echo "fuzz/Cargo.lock changed in the build: commit it" >&2; exit 1; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
