@@ -141,7 +141,7 @@ fn skeleton(template: &str) -> Option<(String, Vec<String>)> {
             crate::ir::template::Part::Lit(s) => text.push_str(s),
             crate::ir::template::Part::Var(path) => {
                 text.push_str("{}");
-                vars.push(path.iter().skip(1).cloned().collect::<Vec<_>>().join("."));
+                vars.push(path.get(1..).map(|rest| rest.join(".")).unwrap_or_default());
             }
         }
     }

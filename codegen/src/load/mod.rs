@@ -202,7 +202,15 @@ fn diagnostics(display_dir: &str, files: &BTreeMap<String, SourceFile>, problems
 fn explain_shape(inner: &str, pointer: String) -> (String, bool, String, String) {
     let quoted = |prefix: &str| inner.strip_prefix(prefix).map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
     // The names serde lists after "expected" (`a`, `b` or `c`).
-    let expected: Vec<&str> = inner.split_once("expected").map(|(_, tail)| tail.split('`').skip(1).step_by(2).collect()).unwrap_or_default();
+    let expected: Vec<&str> = inner
+        .split_once("expected")
+        .map(|(_, tail)| {
+            // Between backticks: every second piece after the text before the first one.
+            let mut pieces = tail.split('`');
+            pieces.next();
+            pieces.step_by(2).collect()
+        })
+        .unwrap_or_default();
     let listed = || {
         let names: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
         match names.as_slice() {
