@@ -6,6 +6,7 @@
 //! - [`codec`]: RFC 6455 frames: encoding server frames once, decoding client frames in place;
 //! - [`conn`]: one socket: reads into the worker thread's buffer, vectored writes of every
 //!   queued frame, the close handshake;
+//! - [`socket`]: the upgraded TCP socket, shared with broadcasts that write to it directly;
 //! - [`stats`]: writes, frames and bytes written, fan-out latency (for `/health` and metrics);
 //! - [`echo`]: an echo over the same transport, for the Autobahn conformance suite.
 //!
@@ -17,9 +18,11 @@
 pub mod codec;
 pub mod conn;
 pub mod echo;
+pub mod socket;
 pub mod stats;
 pub mod upgrade;
 
 pub use codec::{Frame, Inbound, Violation};
 pub use conn::{Connection, Goodbye, ReadEnd};
-pub use upgrade::{Socket, UpgradeRejection, WebSocketUpgrade};
+pub use socket::Socket;
+pub use upgrade::{UpgradeRejection, WebSocketUpgrade};

@@ -15,11 +15,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
 
-/// The upgraded connection, as the session reads and writes it.
-pub type Socket = TokioIo<hyper::upgrade::Upgraded>;
+use super::socket::Socket;
 
 /// Why a request cannot be upgraded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -98,7 +96,7 @@ impl WebSocketUpgrade {
         // (the callback and what it captured) would otherwise stay with it for its whole life.
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => drop(tokio::spawn(callback(TokioIo::new(upgraded)))),
+                Ok(upgraded) => drop(tokio::spawn(callback(Socket::from_upgraded(upgraded)))),
                 Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
             }
         });
