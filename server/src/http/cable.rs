@@ -97,7 +97,8 @@ pub(super) async fn upgrade(State(app): State<Arc<App>>, Extension(caps): Extens
         let tracker = app2.sessions.clone();
         // The session's setup (its "connected" line, its id on the span) runs when `run` is
         // called, so inside the span too.
-        let session = span.in_scope(|| session::run(app2, socket, hs));
+        let shared = socket.shared();
+        let session = span.in_scope(|| session::run(app2, socket, shared, hs));
         // The future itself, not an async block awaiting it: a block would keep the moved
         // `session` in its state beside the future it awaits, twice the memory per connection.
         // The caps count the connection until its session ends.

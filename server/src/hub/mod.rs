@@ -7,6 +7,7 @@
 //! and shares it (a refcount bump) across the group. Pushing into an [`Outbox`] never
 //! waits, so a slow client can only hurt itself.
 
+mod direct;
 pub mod outbox;
 
 use std::collections::hash_map::DefaultHasher;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use outbox::{Outbox, Push};
 
-use crate::metrics::{ChannelLabel, SentKind, SentLabel};
+use crate::metrics::{ChannelLabel, SentKind, SentLabel, SentTally};
 use crate::protocol::Dialect;
 use crate::transport::Frame;
 
@@ -62,15 +63,32 @@ impl Subscriber {
 /// What a broadcast did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FanoutStats {
-    /// Frames queued.
+    /// Frames queued or written (deliveries).
     pub queued: usize,
+    /// Of those, frames written to the socket directly.
+    pub written: usize,
     /// Connections dropped as too slow by this broadcast.
     pub overflowed: usize,
+}
+
+impl FanoutStats {
+    fn count(&mut self, pushed: Push) {
+        match pushed {
+            Push::Queued => self.queued += 1,
+            Push::Written => {
+                self.queued += 1;
+                self.written += 1;
+            }
+            Push::Overflow => self.overflowed += 1,
+            Push::Closed => {}
+        }
+    }
 }
 
 impl std::ops::AddAssign for FanoutStats {
     fn add_assign(&mut self, o: Self) {
         self.queued += o.queued;
+        self.written += o.written;
         self.overflowed += o.overflowed;
     }
 }
@@ -99,6 +117,7 @@ struct Shard {
 #[derive(Debug)]
 pub struct Hub {
     shards: Box<[Shard]>,
+    direct: direct::DirectWrites,
 }
 
 impl Default for Hub {
@@ -110,7 +129,7 @@ impl Default for Hub {
 impl Hub {
     /// A hub with `shards` shards.
     pub fn new(shards: usize) -> Self {
-        Hub { shards: (0..shards.max(1)).map(|_| Shard::default()).collect() }
+        Hub { shards: (0..shards.max(1)).map(|_| Shard::default()).collect(), direct: direct::DirectWrites::default() }
     }
 
     fn shard(&self, stream: &str) -> &Shard {
@@ -152,27 +171,44 @@ impl Hub {
         }
     }
 
-    /// Delivers to every subscriber of `stream` but `exclude`; encodes once per identifier group.
+    /// Delivers to every subscriber of `stream` but `exclude`; encodes once per identifier
+    /// group. Idle connections get the frame on their socket at once, unless broadcasts come
+    /// too fast for that (see [`direct`]).
+    ///
+    /// Queued, every push happens under the shard's lock; written directly, the subscribers
+    /// are copied out first (a refcount each), so the writes never hold up subscribes to the
+    /// shard's other streams. Broadcasts of one stream are in order either way: the engine
+    /// makes them one at a time (the memory engine under the stream's history lock, the Redis
+    /// engine from its one reader).
     pub fn broadcast(&self, stream: &str, encode: &dyn Encode, exclude: Option<SessionId>) -> FanoutStats {
         let mut stats = FanoutStats::default();
-        let map = Self::lock(self.shard(stream));
-        let Some(groups) = map.get(stream) else { return stats };
         let accepted = std::time::Instant::now();
-        for ((identifier, dialect), subs) in groups {
-            // One identifier names one channel: the group's first subscriber says which.
-            let Some(channel) = subs.first().map(|s| s.channel) else { continue };
-            let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted).labelled(SentLabel::new(channel, SentKind::Data));
-            for s in subs {
-                if Some(s.session) == exclude {
-                    continue;
-                }
-                match s.outbox.push(frame.clone()) {
-                    Push::Queued => stats.queued += 1,
-                    Push::Overflow => stats.overflowed += 1,
-                    Push::Closed => {}
+        let direct = self.direct.allowed();
+        let mut targets: Vec<(Frame, Vec<Outbox>)> = Vec::new();
+        {
+            let map = Self::lock(self.shard(stream));
+            let Some(groups) = map.get(stream) else { return stats };
+            for ((identifier, dialect), subs) in groups {
+                // One identifier names one channel: the group's first subscriber says which.
+                let Some(channel) = subs.first().map(|s| s.channel) else { continue };
+                let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted).labelled(SentLabel::new(channel, SentKind::Data));
+                let to = subs.iter().filter(|s| Some(s.session) != exclude).map(|s| &s.outbox);
+                if direct {
+                    targets.push((frame, to.cloned().collect()));
+                } else {
+                    for outbox in to {
+                        stats.count(outbox.push(frame.clone()));
+                    }
                 }
             }
         }
+        let mut sent = SentTally::default();
+        for (frame, outboxes) in targets {
+            for outbox in outboxes {
+                stats.count(outbox.deliver(frame.clone(), &mut sent));
+            }
+        }
+        self.direct.record(stats.queued, stats.written, accepted.elapsed());
         stats
     }
 
@@ -207,9 +243,9 @@ mod tests {
     #[test]
     fn fanout_encodes_once_per_identifier_and_skips_the_excluded() {
         let hub = Hub::new(4);
-        let (a, ra) = outbox::channel(1 << 20);
-        let (b, rb) = outbox::channel(1 << 20);
-        let (c, rc) = outbox::channel(1 << 20);
+        let (a, ra) = outbox::channel(1 << 20, None);
+        let (b, rb) = outbox::channel(1 << 20, None);
+        let (c, rc) = outbox::channel(1 << 20, None);
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
@@ -225,7 +261,7 @@ mod tests {
         let stats = hub.broadcast("s", &enc, Some(sb));
         assert_eq!(stats.queued, 2);
         assert_eq!(encodes.get(), 2);
-        let only = |inbox: &outbox::Inbox| inbox.take().map(|q| q.iter().map(|f| f.as_bytes().to_vec()).collect::<Vec<_>>());
+        let only = |inbox: &outbox::Inbox| inbox.take().map(|(q, _)| q.iter().map(|f| f.as_bytes().to_vec()).collect::<Vec<_>>());
         assert_eq!(only(&ra), Some(vec![Frame::text("frame:id1").as_bytes().to_vec()]));
         assert_eq!(only(&rc), Some(vec![Frame::text("frame:id2").as_bytes().to_vec()]));
         assert!(rb.take().is_none());
@@ -238,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn eviction_removes_the_stream_and_tells_each_session() {
         let hub = Hub::new(4);
-        let (a, _ra) = outbox::channel(1 << 20);
+        let (a, _ra) = outbox::channel(1 << 20, None);
         let evict = CancellationToken::new();
         let id: Arc<str> = Arc::from("id");
         hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, evict: evict.clone(), channel: ChannelLabel::UNKNOWN });

@@ -179,7 +179,10 @@ fn goodbye(reason: DisconnectReason) -> Goodbye {
 /// The setup is synchronous and the returned future holds only what the loop needs: a
 /// future's arguments and what they are moved into would otherwise both live in its state,
 /// for the connection's whole life.
-pub fn run<IO>(app: Arc<App>, io: IO, hs: Handshake) -> impl Future<Output = ()> + Send
+///
+/// With `socket` (the connection's own, shared), broadcasts write to it directly while the
+/// loop sleeps with nothing to write (see [`crate::hub::outbox`]).
+pub fn run<IO>(app: Arc<App>, io: IO, socket: Option<Arc<tokio::net::TcpStream>>, hs: Handshake) -> impl Future<Output = ()> + Send
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -188,7 +191,7 @@ where
     let conn = Connection::new(io, limits.max_inbound_message_bytes, limits.read_buffer_bytes);
     match hs.auth {
         Ok(principal) => {
-            let (s, inbox, sid) = start(&app, principal, hs.dialect, &hs.request);
+            let (s, inbox, sid) = start(&app, principal, hs.dialect, &hs.request, socket);
             Either::Left(live(s, conn, inbox, sid, hs.restore_sid, write_timeout))
         }
         Err(e) => {
@@ -213,11 +216,11 @@ where
 }
 
 /// A new session for an authenticated principal, and its sid (ext protocol).
-fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str) -> (Session, Inbox, Option<String>) {
+fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str, socket: Option<Arc<tokio::net::TcpStream>>) -> (Session, Inbox, Option<String>) {
     let limits = &app.config.limits;
     let id = SessionId::next();
     crate::logging::record_connection(id.0);
-    let (outbox, inbox) = outbox::channel(limits.max_outbound_queue_bytes);
+    let (outbox, inbox) = outbox::channel(limits.max_outbound_queue_bytes, socket);
     tracing::info!(session = id.0, request = %request, sub = %principal.claims.sub, account = %principal.claims.account_id, "connected");
     let s = Session {
         app: app.clone(),
@@ -287,10 +290,12 @@ where
         app.connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(session = s.id.0, reason = reason.as_str(), subscriptions = s.subs.len(), "disconnected");
         let bye = goodbye(reason);
-        if bye.flush_queued {
-            if let Some(queued) = inbox.take() {
-                conn.queue(queued);
+        if let Some((mut queued, head_written)) = inbox.take() {
+            if !bye.flush_queued {
+                // Only a frame already partly on the socket is completed.
+                queued.truncate(usize::from(head_written > 0));
             }
+            conn.queue(queued, head_written);
         }
         drop(inbox);
         drop(s);
@@ -335,6 +340,11 @@ where
     // A push takes the waker it wakes, so it is handed over again on every turn.
     p.inbox.register(cx.waker());
     s.internal.register(cx.waker());
+    // The socket is the loop's again (broadcasts may have written to it while it slept),
+    // before anything below writes to it.
+    if let Some((queued, head_written)) = p.inbox.take() {
+        conn.queue(queued, head_written);
+    }
     if (p.first && p.shutdown.as_mut().poll(cx).is_ready()) || s.app.shutdown.is_cancelled() {
         return Poll::Ready(DisconnectReason::ServerRestart);
     }
@@ -376,8 +386,8 @@ where
 
         // Write everything queued, in one go.
         if conn.is_idle() {
-            if let Some(queued) = p.inbox.take() {
-                conn.queue(queued);
+            if let Some((queued, head_written)) = p.inbox.take() {
+                conn.queue(queued, head_written);
             }
         }
         let sent = conn.poll_send(cx);
@@ -421,6 +431,10 @@ where
         // What the messages queued (answers, pongs) goes out before the task waits; so
         // does a write stall, which the timer must watch.
         if answered || p.clock.next(conn) != p.timer.deadline() {
+            continue;
+        }
+        // Nothing left to write: broadcasts may write to the socket until the next turn.
+        if conn.is_idle() && !p.inbox.park() {
             continue;
         }
         return Poll::Pending;
@@ -607,7 +621,7 @@ mod size {
         let app = std::sync::Arc::new(crate::app::App::new(crate::config::Config::for_tests()).expect("app"));
         let (io, _peer) = tokio::io::duplex(64);
         let hs = super::Handshake { dialect: crate::protocol::Dialect::V1, auth: Err(crate::auth::AuthError::Missing), request: String::new(), restore_sid: None };
-        let future = super::run(app, io, hs);
+        let future = super::run(app, io, None, hs);
         let bytes = std::mem::size_of_val(&future);
         assert!(bytes <= 1536, "the session's future takes {bytes} bytes per connection");
     }

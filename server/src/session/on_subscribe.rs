@@ -61,7 +61,7 @@ pub(super) struct Hold {
 /// A hold when the channel fetches on subscribe.
 pub(super) fn hold(s: &Session, channel: &ChannelDescriptor) -> Option<Hold> {
     channel.on_subscribe.iter().any(|step| matches!(step, OnSubscribeDescriptor::Fetch(_))).then(|| {
-        let (outbox, inbox) = outbox::channel(usize::MAX);
+        let (outbox, inbox) = outbox::channel(usize::MAX, None);
         Hold { outbox, inbox, limit: s.app.config.limits.max_outbound_queue_bytes }
     })
 }

@@ -114,11 +114,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
         self.sending.is_empty()
     }
 
-    /// Queues frames after those already queued.
-    pub fn queue(&mut self, frames: VecDeque<Frame>) {
+    /// Queues frames after those already queued; `head_written` bytes of the first are on
+    /// the socket already (written directly, see [`crate::hub::outbox`]), which can only be
+    /// so when nothing else is queued.
+    pub fn queue(&mut self, frames: VecDeque<Frame>, head_written: usize) {
         if self.sending.is_empty() {
             self.sending = frames;
+            self.offset = head_written;
         } else {
+            debug_assert_eq!(head_written, 0, "a frame written in part while the connection was writing");
             self.sending.extend(frames);
         }
     }
@@ -327,7 +331,7 @@ mod tests {
     async fn queued_frames_go_out_in_order_and_the_close_is_answered() {
         let (ours, mut theirs) = tokio::io::duplex(1 << 16);
         let mut conn = Connection::new(ours, 1 << 16, 4096);
-        conn.queue(["a", "b", "c"].into_iter().map(Frame::from).collect());
+        conn.queue(["a", "b", "c"].into_iter().map(Frame::from).collect(), 0);
         std::future::poll_fn(|cx| conn.poll_send(cx)).await.expect("written");
         assert_eq!(conn.take_sent(), 9);
         let mut got = [0u8; 9];
