@@ -16,7 +16,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio_util::sync::CancellationToken;
 
 pub use outbox::{Outbox, Push};
 
@@ -42,13 +41,10 @@ impl SessionId {
 pub struct Subscriber {
     /// Its connection.
     pub session: SessionId,
-    /// Where its frames go.
+    /// Where its frames go, and how it learns it was evicted (see [`Hub::evict`]).
     pub outbox: Outbox,
     /// Its protocol: ext subscribers get stream positions on every data frame.
     pub dialect: Dialect,
-    /// Cancelled when the engine evicts it (see [`Hub::evict`]): the session then
-    /// disconnects with `reconnect:true`, and the client resumes through history.
-    pub evict: CancellationToken,
     /// The channel of its subscription, which its frames are counted under.
     pub channel: ChannelLabel,
 }
@@ -220,7 +216,7 @@ impl Hub {
         let groups = Self::lock(self.shard(stream)).remove(stream);
         let subs: Vec<Subscriber> = groups.into_iter().flat_map(|g| g.into_values()).flatten().collect();
         for s in &subs {
-            s.evict.cancel();
+            s.outbox.evict();
         }
         subs.len()
     }
@@ -249,7 +245,7 @@ mod tests {
         let id1: Arc<str> = Arc::from("id1");
         let id2: Arc<str> = Arc::from("id2");
         let (sa, sb, sc) = (SessionId::next(), SessionId::next(), SessionId::next());
-        let sub = |session, outbox| Subscriber { session, outbox, dialect: Dialect::V1, evict: CancellationToken::new(), channel: ChannelLabel::UNKNOWN };
+        let sub = |session, outbox| Subscriber { session, outbox, dialect: Dialect::V1, channel: ChannelLabel::UNKNOWN };
         hub.subscribe("s", &id1, sub(sa, a));
         hub.subscribe("s", &id1, sub(sb, b));
         hub.subscribe("s", &id2, sub(sc, c));
@@ -274,13 +270,12 @@ mod tests {
     #[tokio::test]
     async fn eviction_removes_the_stream_and_tells_each_session() {
         let hub = Hub::new(4);
-        let (a, _ra) = outbox::channel(1 << 20, None);
-        let evict = CancellationToken::new();
+        let (a, ra) = outbox::channel(1 << 20, None);
         let id: Arc<str> = Arc::from("id");
-        hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, evict: evict.clone(), channel: ChannelLabel::UNKNOWN });
-        hub.subscribe("t", &id, Subscriber { session: SessionId::next(), outbox: a, dialect: Dialect::Ext, evict: CancellationToken::new(), channel: ChannelLabel::UNKNOWN });
+        hub.subscribe("s", &id, Subscriber { session: SessionId::next(), outbox: a.clone(), dialect: Dialect::Ext, channel: ChannelLabel::UNKNOWN });
+        hub.subscribe("t", &id, Subscriber { session: SessionId::next(), outbox: a, dialect: Dialect::Ext, channel: ChannelLabel::UNKNOWN });
         assert_eq!(hub.evict("s"), 1);
-        assert!(evict.is_cancelled());
+        assert!(ra.evicted());
         assert_eq!((hub.subscriber_count("s"), hub.subscriber_count("t")), (0, 1));
         assert_eq!(hub.broadcast("s", &|_: &str, _: Dialect| String::from("x"), None).queued, 0);
     }

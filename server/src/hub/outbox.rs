@@ -22,7 +22,7 @@
 //! allocation, because the writer takes the whole deque each time.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
@@ -51,6 +51,8 @@ struct Inner {
     state: AtomicU8,
     /// Live sending halves: when the last one goes, [`Inbox::recv`] ends.
     senders: AtomicUsize,
+    /// The engine evicted the connection from a stream (see [`Outbox::evict`]).
+    evicted: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -91,7 +93,7 @@ pub type Taken = (VecDeque<Frame>, usize);
 /// directly while the connection is parked.
 pub fn channel(limit_bytes: usize, socket: Option<Arc<TcpStream>>) -> (Outbox, Inbox) {
     let queue = Mutex::new(Queue { socket, ..Queue::default() });
-    let inner = Arc::new(Inner { queue, waker: AtomicWaker::new(), queued: AtomicUsize::new(0), limit: limit_bytes, state: AtomicU8::new(0), senders: AtomicUsize::new(1) });
+    let inner = Arc::new(Inner { queue, waker: AtomicWaker::new(), queued: AtomicUsize::new(0), limit: limit_bytes, state: AtomicU8::new(0), senders: AtomicUsize::new(1), evicted: AtomicBool::new(false) });
     (Outbox { inner: inner.clone() }, Inbox { inner })
 }
 
@@ -176,6 +178,14 @@ impl Outbox {
         pushed
     }
 
+    /// Tells the connection it was evicted from a stream (which can no longer be delivered
+    /// in order): its session disconnects with `reconnect:true` and the client resumes
+    /// through history. A flag and a wake-up, so a connection costs no token for it.
+    pub fn evict(&self) {
+        self.inner.evicted.store(true, Ordering::Release);
+        self.inner.waker.wake();
+    }
+
     /// Bytes waiting to be written.
     pub fn queued_bytes(&self) -> usize {
         self.inner.queued.load(Ordering::Relaxed)
@@ -242,6 +252,11 @@ impl Inbox {
         if bytes > 0 {
             self.inner.queued.fetch_sub(bytes, Ordering::AcqRel);
         }
+    }
+
+    /// Whether the engine evicted the connection (see [`Outbox::evict`]).
+    pub fn evicted(&self) -> bool {
+        self.inner.evicted.load(Ordering::Acquire)
     }
 
     /// Whether a push passed the byte budget: the connection is too slow.

@@ -25,7 +25,6 @@ mod mailbox;
 mod on_subscribe;
 mod subscribe;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,10 +32,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::Either;
+use litemap::LiteMap;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::CancellationToken;
 
 use crate::actions::{self, Performer};
 use crate::app::App;
@@ -106,13 +105,14 @@ pub(crate) struct Session {
     pub dialect: Dialect,
     pub principal: Principal,
     pub outbox: Outbox,
-    /// Cancelled when the engine evicts this connection from a stream.
-    pub evict: CancellationToken,
     pub internal: Mailbox<Internal>,
-    /// Boxed: a map allocates room for several entries at once, and most connections hold one.
-    pub subs: HashMap<Arc<str>, Box<Subscription>>,
+    /// A sorted vector, not a hash map: a connection holds a few subscriptions at most (the
+    /// limit is small), and one entry costs a pointer, not a table's worth of slots. Boxed, as
+    /// a vector allocates room for several entries at once and most connections hold one.
+    pub subs: LiteMap<Arc<str>, Box<Subscription>>,
     /// Subscribes being authorized, with their [canonical](crate::protocol::identifier::canonical) form.
-    pub pending: HashMap<Arc<str>, String>,
+    /// Emptied back to no allocation once the last one completes.
+    pub pending: LiteMap<Arc<str>, String>,
     errors: ErrorBudget,
     commands: CommandRate,
 }
@@ -125,6 +125,15 @@ impl Session {
         let _ = self.outbox.push_quiet(Frame::text(&text).labelled(label));
     }
 
+    /// Takes a subscribe off the pending ones; the map lets go of its allocation when empty.
+    pub fn forget_pending(&mut self, identifier: &str) -> Option<String> {
+        let key = self.pending.remove(identifier);
+        if self.pending.is_empty() {
+            self.pending = LiteMap::new();
+        }
+        key
+    }
+
     /// The principal's claims as JSON, for the resolver and stamps: made when asked, since
     /// kept it would cost every connection its own map.
     pub fn claims_json(&self) -> Value {
@@ -133,7 +142,7 @@ impl Session {
 
     /// This connection as a listener of streams of `channel`.
     pub fn subscriber(&self, channel: &ChannelDescriptor) -> Subscriber {
-        Subscriber { session: self.id, outbox: self.outbox.clone(), dialect: self.dialect, evict: self.evict.clone(), channel: ChannelLabel::of(channel) }
+        Subscriber { session: self.id, outbox: self.outbox.clone(), dialect: self.dialect, channel: ChannelLabel::of(channel) }
     }
 
     /// Counts a protocol error of `kind` (a fixed name, for metrics); true when the
@@ -228,10 +237,9 @@ fn start(app: &Arc<App>, principal: Principal, dialect: Dialect, request: &str, 
         dialect,
         principal,
         outbox,
-        evict: CancellationToken::new(),
         internal: Mailbox::new(),
-        subs: HashMap::new(),
-        pending: HashMap::new(),
+        subs: LiteMap::new(),
+        pending: LiteMap::new(),
         errors: ErrorBudget::new(MAX_PROTOCOL_ERRORS, ERROR_WINDOW),
         commands: CommandRate::new(limits.commands_per_second, limits.command_burst),
     };
@@ -262,10 +270,9 @@ where
         let now = Instant::now();
         let mut clock = Clock::new(now, app.config.timeouts.ping_interval, now + Duration::from_secs(expires_in), write_timeout, app.config.timeouts.liveness());
         let shutdown = app.shutdown.cancelled();
-        let evicted = s.evict.clone().cancelled_owned();
         let timer = tokio::time::sleep_until(clock.next(&conn));
-        tokio::pin!(shutdown, evicted, timer);
-        let mut parts = Parts { inbox: &inbox, shutdown: shutdown.as_mut(), evicted: evicted.as_mut(), timer: timer.as_mut(), clock: &mut clock, first: true };
+        tokio::pin!(shutdown, timer);
+        let mut parts = Parts { inbox: &inbox, shutdown: shutdown.as_mut(), timer: timer.as_mut(), clock: &mut clock, first: true };
         let reason = std::future::poll_fn(|cx| turn(cx, &mut s, &mut conn, &mut parts)).await;
 
         for sub in s.subs.values() {
@@ -315,11 +322,10 @@ where
 }
 
 /// The loop's long-lived parts, built once.
-struct Parts<'a, S, E> {
+struct Parts<'a, S> {
+    /// Also says when the engine evicted the connection ([`Inbox::evicted`]).
     inbox: &'a Inbox,
     shutdown: Pin<&'a mut S>,
-    /// Ready when the engine evicts the connection (see [`Session::evict`]).
-    evicted: Pin<&'a mut E>,
     /// One timer for every deadline of the [`Clock`].
     timer: Pin<&'a mut Sleep>,
     clock: &'a mut Clock,
@@ -329,11 +335,10 @@ struct Parts<'a, S, E> {
 
 /// One turn of the connection's loop: everything that is ready, until nothing is; `Ready`
 /// with the reason when the connection ends.
-fn turn<IO, S, E>(cx: &mut Context<'_>, s: &mut Session, conn: &mut Connection<IO>, p: &mut Parts<'_, S, E>) -> Poll<DisconnectReason>
+fn turn<IO, S>(cx: &mut Context<'_>, s: &mut Session, conn: &mut Connection<IO>, p: &mut Parts<'_, S>) -> Poll<DisconnectReason>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
     S: Future<Output = ()>,
-    E: Future<Output = ()>,
 {
     // Polling the shutdown future takes a lock every time; once it holds the task's waker
     // (which does not change), the token's flag says the same for a load.
@@ -348,16 +353,12 @@ where
     if (p.first && p.shutdown.as_mut().poll(cx).is_ready()) || s.app.shutdown.is_cancelled() {
         return Poll::Ready(DisconnectReason::ServerRestart);
     }
-    // The same for an eviction.
-    if (p.first && p.evicted.as_mut().poll(cx).is_ready()) || s.evict.is_cancelled() {
-        return Poll::Ready(DisconnectReason::InsufficientState);
-    }
     p.first = false;
     loop {
         if p.inbox.overflowed() {
             return Poll::Ready(DisconnectReason::TooSlow);
         }
-        if s.evict.is_cancelled() {
+        if p.inbox.evicted() {
             return Poll::Ready(DisconnectReason::InsufficientState);
         }
         let due = p.clock.next(conn);
@@ -371,9 +372,6 @@ where
             // Now and then, make sure the shutdown future holds the current waker.
             if p.shutdown.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(DisconnectReason::ServerRestart);
-            }
-            if p.evicted.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(DisconnectReason::InsufficientState);
             }
             continue;
         }
@@ -583,7 +581,7 @@ fn handle_text(s: &mut Session, text: &str) -> Option<DisconnectReason> {
     match cmd {
         Command::Subscribe { identifier, history } => subscribe::start(s, identifier, history),
         Command::Unsubscribe { identifier } => {
-            s.pending.remove(identifier.as_str());
+            s.forget_pending(identifier.as_str());
             if let Some(sub) = s.subs.remove(identifier.as_str()) {
                 if sub.live {
                     for stream in &sub.streams {

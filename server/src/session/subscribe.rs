@@ -160,10 +160,17 @@ pub(crate) fn start(s: &mut Session, raw: String, history: Option<HistoryRequest
 /// The subscription's streams when `authorized` allows it, or the reason it is rejected.
 fn streams_of(channel: &ChannelDescriptor, params: &Value, claims: &Claims, authorized: Result<bool, ResolveError>) -> Result<Vec<String>, &'static str> {
     match authorized {
-        Ok(true) => (channel.stream_keys)(params, claims).map_err(|e| {
-            tracing::warn!(channel = channel.name, error = %e, "stream key refused");
-            "invalid_params"
-        }),
+        Ok(true) => (channel.stream_keys)(params, claims)
+            .map(|mut streams| {
+                // Kept for the subscription's whole life: no spare capacity.
+                streams.iter_mut().for_each(String::shrink_to_fit);
+                streams.shrink_to_fit();
+                streams
+            })
+            .map_err(|e| {
+                tracing::warn!(channel = channel.name, error = %e, "stream key refused");
+                "invalid_params"
+            }),
         Ok(false) => Err("forbidden"),
         Err(e) => {
             tracing::warn!(channel = channel.name, error = %e, "ownership could not be resolved");
@@ -174,7 +181,7 @@ fn streams_of(channel: &ChannelDescriptor, params: &Value, claims: &Claims, auth
 
 /// Applies an authorization outcome, unless the client unsubscribed meanwhile.
 pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
-    if s.pending.remove(&o.identifier).is_none() {
+    if s.forget_pending(&o.identifier).is_none() {
         return;
     }
     let (streams, joining) = match o.result {
@@ -203,6 +210,10 @@ pub(crate) fn complete(s: &mut Session, o: SubscribeOutcome) {
     on_subscribe::send(s, Subscribed { identifier: &o.identifier, channel: o.channel, params: &o.params, streams: &streams }, hold);
     let identifier = o.identifier.clone();
     let counted = metrics::ActiveSubscription::new(ChannelLabel::of(o.channel));
+    if s.subs.is_empty() {
+        // Most connections hold one subscription: room for one, not the vector's default four.
+        s.subs = litemap::LiteMap::with_capacity(1);
+    }
     s.subs.insert(o.identifier, Box::new(Subscription { counted, channel: o.channel, identifier, params: o.params, streams, live: true, joining: false, leases, since: tokio::time::Instant::now() }));
 }
 

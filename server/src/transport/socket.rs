@@ -25,8 +25,9 @@ use tokio::net::TcpStream;
 pub enum Socket {
     /// A TCP stream, shareable.
     Tcp(Tcp),
-    /// Anything else, as hyper hands it over.
-    Other(TokioIo<Upgraded>),
+    /// Anything else, as hyper hands it over (boxed: a TCP socket is the common case and
+    /// should not pay this one's size).
+    Other(Box<TokioIo<Upgraded>>),
 }
 
 /// A shared TCP stream and what was read of it with the handshake.
@@ -45,7 +46,7 @@ impl Socket {
                 let early = (!parts.read_buf.is_empty()).then(|| Box::from(&parts.read_buf[..]));
                 Socket::Tcp(Tcp { stream: Arc::new(parts.io.into_inner()), early })
             }
-            Err(other) => Socket::Other(TokioIo::new(other)),
+            Err(other) => Socket::Other(Box::new(TokioIo::new(other))),
         }
     }
 
@@ -62,7 +63,7 @@ impl AsyncRead for Socket {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(t) => t.poll_read(cx, buf),
-            Socket::Other(io) => Pin::new(io).poll_read(cx, buf),
+            Socket::Other(io) => Pin::new(&mut **io).poll_read(cx, buf),
         }
     }
 }
@@ -71,14 +72,14 @@ impl AsyncWrite for Socket {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Tcp(t) => t.poll_write_vectored(cx, &[IoSlice::new(buf)]),
-            Socket::Other(io) => Pin::new(io).poll_write(cx, buf),
+            Socket::Other(io) => Pin::new(&mut **io).poll_write(cx, buf),
         }
     }
 
     fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Tcp(t) => t.poll_write_vectored(cx, bufs),
-            Socket::Other(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Socket::Other(io) => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -92,14 +93,14 @@ impl AsyncWrite for Socket {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(_) => Poll::Ready(Ok(())),
-            Socket::Other(io) => Pin::new(io).poll_flush(cx),
+            Socket::Other(io) => Pin::new(&mut **io).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Socket::Tcp(t) => t.shutdown(),
-            Socket::Other(io) => Pin::new(io).poll_shutdown(cx),
+            Socket::Other(io) => Pin::new(&mut **io).poll_shutdown(cx),
         }
     }
 }
