@@ -102,7 +102,34 @@ impl<F: Fn(&str, Dialect) -> String> Encode for F {
 }
 
 /// Subscribers grouped by what their frame depends on: the identifier and the dialect.
-type Groups = HashMap<(Arc<str>, Dialect), Vec<Subscriber>>;
+type Groups = HashMap<(Arc<str>, Dialect), Group>;
+
+/// One group's subscribers, with where each session sits: adding and removing one costs the
+/// same with 10 subscribers as with 10,000 (a scan per subscribe would make N connects cost N²).
+#[derive(Debug, Default)]
+struct Group {
+    subs: Vec<Subscriber>,
+    at: HashMap<SessionId, usize>,
+}
+
+impl Group {
+    fn add(&mut self, sub: Subscriber) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.at.entry(sub.session) {
+            e.insert(self.subs.len());
+            self.subs.push(sub);
+        }
+    }
+
+    /// Removes `session`; the last subscriber takes its place (order within a group does not
+    /// matter: each gets the same frame).
+    fn remove(&mut self, session: SessionId) {
+        let Some(i) = self.at.remove(&session) else { return };
+        self.subs.swap_remove(i);
+        if let Some(moved) = self.subs.get(i) {
+            self.at.insert(moved.session, i);
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -144,10 +171,7 @@ impl Hub {
     pub fn subscribe(&self, stream: &str, identifier: &Arc<str>, sub: Subscriber) {
         let mut map = Self::lock(self.shard(stream));
         let groups = map.entry(Arc::from(stream)).or_default();
-        let list = groups.entry((identifier.clone(), sub.dialect)).or_default();
-        if !list.iter().any(|s| s.session == sub.session) {
-            list.push(sub);
-        }
+        groups.entry((identifier.clone(), sub.dialect)).or_default().add(sub);
     }
 
     /// Removes a subscriber; empty streams are dropped.
@@ -155,9 +179,9 @@ impl Hub {
         let mut map = Self::lock(self.shard(stream));
         if let Some(groups) = map.get_mut(stream) {
             let key = (identifier.clone(), dialect);
-            if let Some(list) = groups.get_mut(&key) {
-                list.retain(|s| s.session != session);
-                if list.is_empty() {
+            if let Some(group) = groups.get_mut(&key) {
+                group.remove(session);
+                if group.subs.is_empty() {
                     groups.remove(&key);
                 }
             }
@@ -184,7 +208,7 @@ impl Hub {
         {
             let map = Self::lock(self.shard(stream));
             let Some(groups) = map.get(stream) else { return stats };
-            for ((identifier, dialect), subs) in groups {
+            for ((identifier, dialect), Group { subs, .. }) in groups {
                 // One identifier names one channel: the group's first subscriber says which.
                 let Some(channel) = subs.first().map(|s| s.channel) else { continue };
                 let frame = Frame::text(&encode.frame(identifier, *dialect)).published_at(accepted).labelled(SentLabel::new(channel, SentKind::Data));
@@ -214,7 +238,7 @@ impl Hub {
     /// many were evicted.
     pub fn evict(&self, stream: &str) -> usize {
         let groups = Self::lock(self.shard(stream)).remove(stream);
-        let subs: Vec<Subscriber> = groups.into_iter().flat_map(|g| g.into_values()).flatten().collect();
+        let subs: Vec<Subscriber> = groups.into_iter().flat_map(|g| g.into_values()).flat_map(|g| g.subs).collect();
         for s in &subs {
             s.outbox.evict();
         }
@@ -228,7 +252,7 @@ impl Hub {
 
     /// Number of subscribers of one stream.
     pub fn subscriber_count(&self, stream: &str) -> usize {
-        Self::lock(self.shard(stream)).get(stream).map_or(0, |g| g.values().map(Vec::len).sum())
+        Self::lock(self.shard(stream)).get(stream).map_or(0, |g| g.values().map(|g| g.subs.len()).sum())
     }
 }
 
@@ -278,5 +302,33 @@ mod tests {
         assert!(ra.evicted());
         assert_eq!((hub.subscriber_count("s"), hub.subscriber_count("t")), (0, 1));
         assert_eq!(hub.broadcast("s", &|_: &str, _: Dialect| String::from("x"), None).queued, 0);
+    }
+
+    #[test]
+    fn subscribers_come_and_go_in_any_order_and_each_gets_one_frame() {
+        let hub = Hub::new(1);
+        let id: Arc<str> = Arc::from("id");
+        let mut inboxes = Vec::new();
+        let sessions: Vec<SessionId> = (0..6).map(|_| SessionId::next()).collect();
+        for &session in &sessions {
+            let (outbox, inbox) = outbox::channel(1 << 20, None);
+            let sub = Subscriber { session, outbox, dialect: Dialect::V1, channel: ChannelLabel::UNKNOWN };
+            hub.subscribe("s", &id, sub.clone());
+            hub.subscribe("s", &id, sub);
+            inboxes.push(inbox);
+        }
+        assert_eq!(hub.subscriber_count("s"), 6, "a session subscribed twice is listed once");
+        for i in [0, 3, 5] {
+            hub.unsubscribe("s", &id, Dialect::V1, sessions[i]);
+        }
+        hub.unsubscribe("s", &id, Dialect::V1, sessions[0]);
+        assert_eq!(hub.subscriber_count("s"), 3);
+        assert_eq!(hub.broadcast("s", &|_: &str, _: Dialect| String::from("x"), None).queued, 3);
+        let got: Vec<usize> = inboxes.iter().map(|i| i.take().map_or(0, |(q, _)| q.len())).collect();
+        assert_eq!(got, vec![0, 1, 1, 0, 1, 0], "exactly the ones still subscribed, once each");
+        for i in [1, 2, 4] {
+            hub.unsubscribe("s", &id, Dialect::V1, sessions[i]);
+        }
+        assert_eq!(hub.stream_count(), 0);
     }
 }
